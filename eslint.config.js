@@ -10,6 +10,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
+      // With noUncheckedIndexedAccess, `!` after a checked index is the honest spelling.
+      '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
 );

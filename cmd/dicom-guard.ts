@@ -1,0 +1,77 @@
+// The dicom-guard command: one program, several entry points.
+//   dicom-guard sidecar --config FILE     the DICOM proxy in front of a PACS
+//   dicom-guard check-config FILE         validate a SidecarConfig and exit
+//   dicom-guard operator [options]        the Kubernetes operator (and its webhook)
+import { parseArgs } from 'node:util';
+import { ConfigError, parseSidecarConfig } from '../sidecar/config/load.ts';
+import { Sidecar, readConfigText } from '../sidecar/proxy/sidecar.ts';
+
+const USAGE = `usage:
+  dicom-guard sidecar --config FILE    run the DICOM access-control proxy
+  dicom-guard check-config FILE        validate a SidecarConfig file
+  dicom-guard operator                 run the Kubernetes operator
+  dicom-guard --version`;
+
+async function sidecar(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  if (!values.config) {
+    console.error(`dicom-guard sidecar: --config FILE is required\n${USAGE}`);
+    return 2;
+  }
+  const running = await Sidecar.start({ configPath: values.config });
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      running.logger.info({ signal }, `${signal} received: stopping`);
+      void running.stop().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+async function checkConfig(args: string[]): Promise<number> {
+  const path = args[0];
+  if (!path) {
+    console.error(`dicom-guard check-config: a FILE is required\n${USAGE}`);
+    return 2;
+  }
+  const config = parseSidecarConfig(await readConfigText(path), path);
+  console.log(`${path}: valid SidecarConfig (${config.peers.length} peer(s), called AE titles ${config.calledAETitles.join(', ')})`);
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'sidecar':
+      return sidecar(rest);
+    case 'check-config':
+      return checkConfig(rest);
+    case 'operator': {
+      const { runOperator } = await import('../operator/main.ts');
+      return runOperator(rest);
+    }
+    case '--version':
+    case 'version': {
+      const { version } = (await import('../package.json', { with: { type: 'json' } })).default;
+      console.log(`dicom-guard ${version}`);
+      return 0;
+    }
+    default:
+      console.error(command ? `dicom-guard: unknown command "${command}"\n${USAGE}` : USAGE);
+      return 2;
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exitCode = 1;
+  } else {
+    console.error(`dicom-guard: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  }
+}

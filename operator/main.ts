@@ -1,0 +1,1 @@
+export async function runOperator(_args: string[]): Promise<number> { throw new Error('operator: not built yet'); }

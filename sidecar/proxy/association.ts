@@ -1,0 +1,445 @@
+// One caller's connection, from TCP accept to its audit record (architecture.md, "The
+// sidecar: one association's way through"). The rules it keeps:
+//   - an address no peer can match is closed before a byte is read;
+//   - nothing the caller sends reaches the upstream before the decision accepted it:
+//     the upstream is not even contacted for a rejected association;
+//   - every way out (reject, abort, release, close, reset, timeout, shutdown) ends in
+//     exactly one audit record.
+import { connect, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { admit, screen, type Acceptance, type ClientCertificate, type Decision, type IdentityOutcome } from '../decision/decide.ts';
+import { mayConnect, type Policy } from '../decision/policy.ts';
+import { Reject, type RejectCode } from '../decision/reject.ts';
+import type { Address } from '../decision/address.ts';
+import { PduError } from '../wire/errors.ts';
+import { readPdu, pduName } from '../wire/reader.ts';
+import { abort as abortPdu, associateReject, writePdu } from '../wire/writer.ts';
+import { AbortReason, AbortSource, PduType, type AssociateAccept, type AssociateRequest, type PduTypeCode } from '../wire/pdu.ts';
+import type { SidecarMetrics } from '../admin/metrics.ts';
+import { readOnePdu } from './read-pdu.ts';
+import { Relay } from './relay.ts';
+import { acceptForClient, requestForUpstream } from './rewrite.ts';
+import type { FailedAttempts } from './failed-attempts.ts';
+import type { ActiveAssociations } from './active-associations.ts';
+
+/** Verifies a user identity sub-item (identity/); absent when identity is not configured. */
+export type IdentityVerification = (request: AssociateRequest, policy: Policy) => Promise<IdentityOutcome>;
+
+export interface AssociationEnvironment {
+  readonly connectionId: string;
+  readonly policy: Policy;
+  readonly logger: Logger;
+  readonly metrics: SidecarMetrics;
+  readonly active: ActiveAssociations;
+  readonly failedAttempts: FailedAttempts;
+  readonly verifyIdentity: IdentityVerification;
+  /** Aborted when the sidecar shuts down and the grace period is over. */
+  readonly shutdown: AbortSignal;
+}
+
+/** How an association (or a connection that never became one) ended. */
+export type Ending =
+  | 'address-not-allowed'
+  | 'rejected'
+  | 'rejected-by-upstream'
+  | 'released'
+  | 'aborted-by-client'
+  | 'aborted-by-upstream'
+  | 'aborted-protocol-error'
+  | 'artim-timeout'
+  | 'idle-timeout'
+  | 'shutdown'
+  | 'client-closed'
+  | 'upstream-closed'
+  | 'client-reset'
+  | 'upstream-reset'
+  | 'tls-failed';
+
+export interface AuditRecord {
+  connectionId: string;
+  source: { address: string; port: number | undefined };
+  calledAETitle?: string;
+  callingAETitle?: string;
+  peer?: string;
+  decision: 'accepted' | 'rejected' | 'aborted' | 'closed';
+  reject?: { result: number; source: number; reason: number; name: string; meaning: string };
+  why?: string;
+  user?: string;
+  identityType?: number;
+  tls?: { version: string | null; clientCertificateSubject?: string };
+  bytes: { toUpstream: number; toClient: number };
+  durationMs: number;
+  ended: Ending;
+}
+
+/** Ten seconds for the caller to close after our A-ASSOCIATE-RJ or A-ABORT (PS3.8 9.1.4 ARTIM). */
+const CLOSE_AFTER_LAST_WORD_MS = 10_000;
+
+export class Association {
+  private readonly client: Socket;
+  private readonly env: AssociationEnvironment;
+  private readonly started = process.hrtime.bigint();
+  private readonly record: AuditRecord;
+  private upstream: Socket | undefined;
+  private releaseSlot: (() => void) | undefined;
+  private toUpstream: Relay | undefined;
+  private toClient: Relay | undefined;
+  private ending: Ending | undefined;
+  private finished = false;
+  private done!: () => void;
+  /** Resolves once both sockets are closed and the audit record is written. */
+  readonly closed: Promise<void> = new Promise((resolve) => (this.done = resolve));
+
+  constructor(client: Socket, env: AssociationEnvironment) {
+    this.client = client;
+    this.env = env;
+    this.record = {
+      connectionId: env.connectionId,
+      source: { address: client.remoteAddress ?? '?', port: client.remotePort },
+      decision: 'closed',
+      bytes: { toUpstream: 0, toClient: 0 },
+      durationMs: 0,
+      ended: 'client-closed',
+    };
+    // An 'error' without a listener would crash the process; every path below also
+    // learns about it through 'close' or the read outcome.
+    client.on('error', (error) => this.env.logger.debug({ connectionId: env.connectionId, err: error.message }, 'client socket error'));
+  }
+
+  get peerName(): string | undefined {
+    return this.record.peer;
+  }
+
+  /** Drives the connection to its end. Never throws. */
+  async run(source: Address | undefined, tlsInfo?: { socket: TLSSocket; clientCertificate?: ClientCertificate }): Promise<void> {
+    try {
+      await this.runUnguarded(source, tlsInfo);
+    } catch (error) {
+      this.env.logger.error({ connectionId: this.env.connectionId, err: error }, 'association failed unexpectedly; aborting it');
+      this.terminate('aborted-protocol-error', AbortReason.NotSpecified);
+    }
+  }
+
+  private async runUnguarded(source: Address | undefined, tlsInfo?: { socket: TLSSocket; clientCertificate?: ClientCertificate }): Promise<void> {
+    const { policy, metrics, logger } = this.env;
+    const limits = policy.config.limits;
+    const sourceText = source?.toString() ?? this.record.source.address;
+    this.record.source.address = sourceText;
+    this.client.once('close', () => this.maybeFinish());
+
+    if (tlsInfo) {
+      this.record.tls = { version: tlsInfo.socket.getProtocol() };
+      if (tlsInfo.clientCertificate) this.record.tls.clientCertificateSubject = tlsInfo.clientCertificate.subject;
+    }
+
+    if (!source || !mayConnect(policy, source)) {
+      metrics.connectionsClosed.inc({ reason: 'address-not-allowed' });
+      this.record.why = `source address ${sourceText} is outside every peer's ipBlocks`;
+      return this.close('address-not-allowed');
+    }
+
+    // ARTIM runs from accept until the whole A-ASSOCIATE-RQ is in (PS3.8 9.1.4).
+    const read = await readOnePdu(this.client, limits.maxAssociateRequestBytes, limits.associationRequestTimeoutSeconds * 1000, this.env.shutdown);
+    switch (read.kind) {
+      case 'timeout':
+        metrics.connectionsClosed.inc({ reason: 'artim-timeout' });
+        this.record.why = `no complete A-ASSOCIATE-RQ within ${limits.associationRequestTimeoutSeconds} s (${read.received} bytes received)`;
+        return this.close('artim-timeout');
+      case 'closed':
+      case 'error':
+      case 'cancelled':
+        metrics.connectionsClosed.inc({ reason: read.kind === 'cancelled' ? 'shutdown' : 'closed-before-request' });
+        this.record.why = `connection ${read.kind === 'cancelled' ? 'closed for shutdown' : 'ended'} before a complete A-ASSOCIATE-RQ (${read.received} bytes received)`;
+        return this.close(read.kind === 'cancelled' ? 'shutdown' : read.kind === 'error' ? 'client-reset' : 'client-closed');
+      case 'invalid':
+        return this.protocolError(read.error, 'A-ASSOCIATE-RQ', sourceText);
+    }
+
+    if (read.header.type !== PduType.AssociateRequest) {
+      // PS3.8 9.2 state Sta2: any PDU other than A-ASSOCIATE-RQ is unexpected (AA-1).
+      return this.protocolError(new PduError(`expected an A-ASSOCIATE-RQ, got ${pduName(read.header.type)} (PDU type at offset 0)`, 0, AbortReason.UnexpectedPdu), 'first PDU', sourceText);
+    }
+    let request: AssociateRequest;
+    try {
+      request = readPdu(read.bytes, limits.maxAssociateRequestBytes)!.pdu as AssociateRequest;
+    } catch (error) {
+      if (error instanceof PduError) return this.protocolError(error, 'A-ASSOCIATE-RQ', sourceText);
+      throw error;
+    }
+    this.record.calledAETitle = request.calledAETitle;
+    this.record.callingAETitle = request.callingAETitle;
+
+    const screened = screen(
+      { request, source, sourceText, clientCertificate: tlsInfo?.clientCertificate, sourceBlocked: this.env.failedAttempts.isBlocked(sourceText) },
+      policy,
+    );
+    let decision: Decision;
+    if (screened.verdict === 'reject') {
+      decision = screened;
+    } else {
+      const identity: IdentityOutcome =
+        policy.config.identity.mode !== 'Disabled' && request.userInformation.userIdentity ? await this.env.verifyIdentity(request, policy) : { status: 'absent' };
+      if (identity.status === 'verified') {
+        this.record.user = identity.username;
+        this.record.identityType = identity.identityType;
+      } else if (identity.status === 'failed') {
+        this.record.identityType = identity.identityType;
+      }
+      if (this.ending) return; // the caller went away or shutdown came while verifying
+      // No await between admit() and reserving the slot: the limits it checked still hold.
+      decision = admit(screened.candidates, { request, identity, activeAssociations: this.env.active.total, activeAssociationsOfPeer: (p) => this.env.active.of(p) }, policy);
+      if (decision.verdict === 'accept') this.releaseSlot = this.env.active.reserve(decision.peer.name);
+    }
+
+    if (decision.verdict === 'reject') {
+      this.record.peer = decision.peer;
+      this.record.why = decision.why;
+      const countsAsFailure = decision.reject !== Reject.LocalLimitExceeded && decision.reject !== Reject.TemporaryCongestion;
+      if (countsAsFailure && this.env.failedAttempts.recordRefusal(sourceText)) {
+        metrics.sourcesBlocked.inc();
+        logger.warn({ source: sourceText, limits: limits.failedAttempts }, `source address ${sourceText} blocked for ${limits.failedAttempts.blockSeconds} s after ${limits.failedAttempts.max} refused associations`);
+      }
+      return this.rejectAssociation(decision.reject);
+    }
+
+    this.record.peer = decision.peer.name;
+    await this.relayAssociation(request, decision, read.rest);
+  }
+
+  private async relayAssociation(request: AssociateRequest, acceptance: Acceptance, pending: Buffer): Promise<void> {
+    const { policy, metrics } = this.env;
+    const target = policy.config.upstream;
+    const limits = policy.config.limits;
+    const peer = acceptance.peer.name;
+    metrics.activeAssociations.inc({ peer });
+
+    const upstream = await this.connectUpstream(target.host, target.port, target.connectTimeoutSeconds * 1000);
+    if (!upstream) return; // rejected or closed inside
+    this.upstream = upstream;
+    upstream.once('close', () => this.maybeFinish());
+
+    const forwarded = requestForUpstream(request, acceptance, policy.config.identity.forwardToUpstream);
+    upstream.write(writePdu(forwarded));
+    const answer = await readOnePdu(upstream, limits.maxAssociateRequestBytes, limits.associationRequestTimeoutSeconds * 1000, this.env.shutdown);
+    if (answer.kind !== 'pdu') {
+      this.record.why = answer.kind === 'invalid' ? `upstream answered with an invalid PDU: ${answer.error.message}` : `upstream gave no answer to the A-ASSOCIATE-RQ (${answer.kind})`;
+      this.record.decision = 'aborted';
+      return this.terminate(answer.kind === 'cancelled' ? 'shutdown' : 'upstream-closed', AbortReason.NotSpecified);
+    }
+    let accept: AssociateAccept;
+    try {
+      const pdu = readPdu(answer.bytes, limits.maxAssociateRequestBytes)!.pdu;
+      if (pdu.type === PduType.AssociateReject || pdu.type === PduType.Abort) {
+        // The PACS said no itself: relay its answer unchanged.
+        this.record.decision = 'rejected';
+        this.record.why = pdu.type === PduType.AssociateReject ? `upstream rejected the association (${pdu.result},${pdu.source},${pdu.reason})` : `upstream aborted the association (source ${pdu.source}, reason ${pdu.reason})`;
+        if (pdu.type === PduType.AssociateReject) this.record.reject = { result: pdu.result, source: pdu.source, reason: pdu.reason, name: 'upstream-rejected', meaning: 'rejected by the upstream' };
+        metrics.associations.inc({ peer, decision: 'rejected', reason: 'upstream-rejected' });
+        this.client.end(answer.bytes);
+        this.closeSoon(this.client);
+        upstream.end();
+        this.ending = 'rejected-by-upstream';
+        return;
+      }
+      if (pdu.type !== PduType.AssociateAccept) {
+        throw new PduError(`upstream answered the A-ASSOCIATE-RQ with ${pduName(pdu.type)}`, 0, AbortReason.UnexpectedPdu);
+      }
+      accept = pdu;
+    } catch (error) {
+      if (!(error instanceof PduError)) throw error;
+      this.record.decision = 'aborted';
+      this.record.why = `upstream answered with an invalid PDU: ${error.message}`;
+      return this.terminate('aborted-protocol-error', error.abortReason);
+    }
+
+    this.record.decision = 'accepted';
+    metrics.associations.inc({ peer, decision: 'accepted', reason: '' });
+    const toClientBytes = writePdu(acceptForClient(accept, request, acceptance));
+    metrics.setupSeconds.observe({ peer }, Number(process.hrtime.bigint() - this.started) / 1e9);
+
+    // From here on bytes flow both ways, PDU boundaries tracked, backpressure kept.
+    const maxPdu = limits.maxPduBytes;
+    this.toClient = new Relay(upstream, this.client, maxPdu, {
+      onPdu: (type) => this.onPdu('upstream', type),
+      onBytes: (n) => {
+        this.record.bytes.toClient += n;
+        metrics.bytes.inc({ peer, direction: 'to_client' }, n);
+      },
+      onInvalid: (error) => this.onInvalidRelayed('upstream', error),
+      onEnd: () => this.onSideEnded('upstream'),
+    });
+    this.toUpstream = new Relay(this.client, upstream, maxPdu, {
+      onPdu: (type) => this.onPdu('client', type),
+      onBytes: (n) => {
+        this.record.bytes.toUpstream += n;
+        metrics.bytes.inc({ peer, direction: 'to_upstream' }, n);
+      },
+      onInvalid: (error) => this.onInvalidRelayed('client', error),
+      onEnd: () => this.onSideEnded('client'),
+    });
+    this.client.write(toClientBytes);
+    this.record.bytes.toClient += toClientBytes.length;
+    this.client.setTimeout(limits.idleTimeoutSeconds * 1000, () => {
+      this.record.why = `no traffic for ${limits.idleTimeoutSeconds} s (limits.idleTimeoutSeconds)`;
+      this.terminate('idle-timeout', AbortReason.NotSpecified);
+    });
+    this.toClient.start(answer.rest);
+    this.toUpstream.start(pending);
+    this.env.shutdown.addEventListener('abort', () => this.terminate('shutdown', AbortReason.NotSpecified), { once: true });
+    if (this.env.shutdown.aborted) this.terminate('shutdown', AbortReason.NotSpecified);
+  }
+
+  private releaseRequested = false;
+  private releaseAnswered = false;
+
+  private onPdu(from: 'client' | 'upstream', type: PduTypeCode): string | undefined {
+    switch (type) {
+      case PduType.DataTransfer:
+        return undefined;
+      case PduType.ReleaseRequest:
+        this.releaseRequested = true;
+        return undefined;
+      case PduType.ReleaseResponse:
+        if (this.releaseRequested) this.releaseAnswered = true;
+        return undefined;
+      case PduType.Abort:
+        this.ending ??= from === 'client' ? 'aborted-by-client' : 'aborted-by-upstream';
+        return undefined;
+      default:
+        // PS3.8 9.2 state Sta6: A-ASSOCIATE-RQ/AC/RJ during an established association is unexpected (AA-8).
+        return `${pduName(type)} during an established association`;
+    }
+  }
+
+  private onInvalidRelayed(from: 'client' | 'upstream', error: PduError): void {
+    this.record.why = `${from} sent an invalid PDU: ${error.message}`;
+    this.env.logger.warn({ connectionId: this.env.connectionId, from, err: error.message }, 'invalid PDU during the association; aborting it');
+    this.terminate('aborted-protocol-error', error.abortReason);
+  }
+
+  private onSideEnded(from: 'client' | 'upstream'): void {
+    if (!this.ending) {
+      if (this.releaseAnswered) this.ending = 'released';
+      else this.ending = from === 'client' ? 'client-closed' : 'upstream-closed';
+    }
+  }
+
+  /** Connect to the PACS; on failure the caller gets A-ASSOCIATE-RJ (2,3,1). */
+  private async connectUpstream(host: string, port: number, timeoutMs: number): Promise<Socket | undefined> {
+    const socket = connect({ host, port, allowHalfOpen: true, noDelay: true });
+    const failure = await new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(`no connection to upstream ${host}:${port} within ${timeoutMs / 1000} s`), timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        resolve(`upstream ${host}:${port} refused: ${error.message}`);
+      });
+    });
+    socket.on('error', (error) => this.env.logger.debug({ connectionId: this.env.connectionId, err: error.message }, 'upstream socket error'));
+    if (failure) {
+      socket.destroy();
+      this.record.why = failure;
+      this.record.decision = 'rejected';
+      this.env.logger.error({ connectionId: this.env.connectionId, upstream: `${host}:${port}` }, failure);
+      this.rejectAssociation(Reject.TemporaryCongestion);
+      return undefined;
+    }
+    return socket;
+  }
+
+  private rejectAssociation(code: RejectCode): void {
+    this.record.decision = 'rejected';
+    this.record.reject = { result: code.result, source: code.source, reason: code.reason, name: code.name, meaning: code.meaning };
+    this.env.metrics.associations.inc({ peer: this.record.peer ?? '', decision: 'rejected', reason: code.name });
+    this.ending = 'rejected';
+    // PS3.8 9.2 AE-8: send A-ASSOCIATE-RJ, then the requestor closes; ARTIM bounds the wait.
+    this.client.end(associateReject(code.result, code.source, code.reason));
+    this.closeSoon(this.client);
+  }
+
+  private protocolError(error: PduError, what: string, sourceText: string): void {
+    this.record.decision = 'aborted';
+    this.record.why = `invalid ${what}: ${error.message}`;
+    this.env.metrics.associations.inc({ peer: '', decision: 'aborted', reason: `abort-reason-${error.abortReason}` });
+    if (this.env.failedAttempts.recordRefusal(sourceText)) this.env.metrics.sourcesBlocked.inc();
+    this.ending = 'aborted-protocol-error';
+    // PS3.8 9.2 AA-8: A-ABORT with the service-provider source and the reason, then close.
+    this.client.end(abortPdu(AbortSource.ServiceProvider, error.abortReason));
+    this.closeSoon(this.client);
+  }
+
+  /**
+   * Abort a relayed association from the middle: each side gets an A-ABORT when the
+   * bytes sent to it so far end on a PDU boundary (an A-ABORT spliced into a PDU would
+   * be garbage); otherwise its connection is simply closed.
+   */
+  terminate(ending: Ending, reason: number): void {
+    if (this.finished) return;
+    if (!this.ending || ending === 'shutdown' || ending === 'idle-timeout' || ending === 'aborted-protocol-error') this.ending = ending;
+    this.toUpstream?.stop();
+    this.toClient?.stop();
+    const abortBytes = abortPdu(AbortSource.ServiceProvider, reason);
+    const sides: [Socket | undefined, Relay | undefined][] = [
+      [this.client, this.toClient],
+      [this.upstream, this.toUpstream],
+    ];
+    for (const [socket, relay] of sides) {
+      if (!socket || socket.destroyed) continue;
+      if (relay === undefined || relay.atPduBoundary) socket.end(abortBytes);
+      else socket.destroy();
+      this.closeSoon(socket);
+    }
+  }
+
+  private close(ending: Ending): void {
+    this.ending = ending;
+    this.client.destroy();
+    this.maybeFinish();
+  }
+
+  private closeSoon(socket: Socket): void {
+    const timer = setTimeout(() => socket.destroy(), CLOSE_AFTER_LAST_WORD_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  private maybeFinish(): void {
+    if (this.finished) return;
+    if (!this.client.destroyed && !this.client.closed) return;
+    if (this.upstream && !this.upstream.closed) {
+      // The caller is gone; the PACS side must not linger half-open.
+      if (!this.upstream.writableEnded) this.upstream.end();
+      this.closeSoon(this.upstream);
+      return;
+    }
+    this.finished = true;
+    this.toUpstream?.stop();
+    this.toClient?.stop();
+    if (this.releaseSlot) {
+      this.releaseSlot();
+      this.env.metrics.activeAssociations.dec({ peer: this.record.peer ?? '' });
+    }
+    this.record.ended = this.ending ?? 'client-closed';
+    this.record.durationMs = Math.round(Number(process.hrtime.bigint() - this.started) / 1e6);
+    this.env.logger.info({ audit: 'association', ...this.record }, auditMessage(this.record));
+    this.done();
+  }
+}
+
+function auditMessage(record: AuditRecord): string {
+  const who = `${record.callingAETitle ?? '?'} -> ${record.calledAETitle ?? '?'} from ${record.source.address}`;
+  switch (record.decision) {
+    case 'accepted':
+      return `association ${who} (peer ${record.peer}) ${record.ended}`;
+    case 'rejected':
+      return `association ${who} rejected${record.reject ? ` (${record.reject.result},${record.reject.source},${record.reject.reason} ${record.reject.name})` : ''}: ${record.why}`;
+    case 'aborted':
+      return `association ${who} aborted: ${record.why}`;
+    case 'closed':
+      return `connection from ${record.source.address} closed: ${record.why ?? record.ended}`;
+  }
+}

@@ -1,0 +1,92 @@
+// The sidecar as users run it: `dicom-guard sidecar --config FILE`, a real process,
+// its JSON log lines parsed so tests can read the audit records.
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { SidecarConfigInput } from '../../sidecar/config/schema.ts';
+import type { AuditRecord } from '../../sidecar/proxy/association.ts';
+import { freePort } from './ports.ts';
+import { start, waitFor, type Running } from './processes.ts';
+import { CLI, NODE } from './tools.ts';
+
+export type LogRecord = Record<string, unknown> & { level: string; msg: string };
+
+export interface SidecarProcess {
+  port: number;
+  adminPort: number;
+  configPath: string;
+  dir: string;
+  process: Running;
+  logs(): LogRecord[];
+  audits(): (AuditRecord & LogRecord)[];
+  waitForAudit(predicate: (record: AuditRecord) => boolean, timeoutMs?: number): Promise<AuditRecord>;
+  waitForLog(predicate: (record: LogRecord) => boolean, timeoutMs?: number): Promise<LogRecord>;
+  /** Replace the config file the way Kubernetes does: a new file renamed over the old. */
+  writeConfig(config: SidecarConfigInput | string): Promise<void>;
+  metrics(): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+type PartialConfig = Omit<SidecarConfigInput, 'apiVersion' | 'kind' | 'listen' | 'admin'> & Partial<Pick<SidecarConfigInput, 'listen' | 'admin'>>;
+
+/** Fill in apiVersion/kind and free ports for listen and admin. */
+export async function completeConfig(config: PartialConfig): Promise<SidecarConfigInput> {
+  return {
+    apiVersion: 'dicomguard.io/v1alpha1',
+    kind: 'SidecarConfig',
+    ...config,
+    listen: config.listen ?? { host: '127.0.0.1', port: await freePort() },
+    admin: config.admin ?? { host: '127.0.0.1', port: await freePort() },
+  };
+}
+
+export async function startSidecar(partial: PartialConfig): Promise<SidecarProcess> {
+  const config = await completeConfig(partial);
+  const dir = await mkdtemp(join(tmpdir(), 'dg-sidecar-'));
+  const configPath = join(dir, 'sidecar.yaml');
+  const writeConfig = async (next: SidecarConfigInput | string) => {
+    const temporary = `${configPath}.${process.hrtime.bigint()}`;
+    await writeFile(temporary, typeof next === 'string' ? next : stringify(next));
+    await rename(temporary, configPath);
+  };
+  await writeConfig(config);
+  const proc = start('sidecar', NODE, [CLI, 'sidecar', '--config', configPath], {
+    logFile: join(dir, 'sidecar.log'),
+  });
+  const logs = (): LogRecord[] =>
+    proc
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as LogRecord);
+  const audits = () => logs().filter((r) => r.audit === 'association') as (AuditRecord & LogRecord)[];
+  const adminPort = config.admin!.port!;
+  await waitFor(
+    'sidecar /readyz',
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`sidecar exited ${proc.child.exitCode}: ${proc.output()}`);
+      const response = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
+      return response.ok;
+    },
+    20_000,
+  );
+  return {
+    port: config.listen!.port!,
+    adminPort,
+    configPath,
+    dir,
+    process: proc,
+    logs,
+    audits,
+    waitForAudit: (predicate, timeoutMs = 15_000) => waitFor('an audit record', () => audits().find(predicate), timeoutMs),
+    waitForLog: (predicate, timeoutMs = 15_000) => waitFor('a log record', () => logs().find(predicate), timeoutMs),
+    writeConfig,
+    metrics: async () => (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text(),
+    async stop(signal = 'SIGTERM') {
+      const code = await proc.stop(signal, 15_000);
+      await rm(dir, { recursive: true, force: true });
+      return code;
+    },
+  };
+}

@@ -2,6 +2,7 @@
 // below), not by the writer, so that a shared misunderstanding cannot pass unnoticed.
 // The "class N" tests are the malformed-input classes of dicom-wire.md that concern a codec.
 
+import { Buffer } from 'node:buffer';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
@@ -224,6 +225,15 @@ layout('decoded bytes are copies: reusing the input buffer does not change them'
   const decoded = read(bytes) as DataTransfer;
   bytes.fill(0);
   assert.equal(decoded.values[0]?.data, Uint8Array.from([0x11, 0x22]));
+});
+
+layout('a pooled Buffer from a socket (non-zero byteOffset) decodes like a Uint8Array', () => {
+  const pooled = Buffer.from(Uint8Array.from([0xee, ...pdu(0x04, [...u32(3), 0x01, 0x00, 0x42])])).subarray(1);
+  assert.ok(pooled.byteOffset > 0);
+  const decoded = read(pooled) as DataTransfer;
+  assert.equal(decoded.values[0]?.data, Uint8Array.from([0x42]));
+  assert.is(decoded.values[0]?.data.constructor, Uint8Array, 'a plain copy, not a view of the pool');
+  assert.equal(read(Buffer.from(sampleRequestBytes)), sampleRequest);
 });
 
 // ---------------------------------------------------------------------------------------

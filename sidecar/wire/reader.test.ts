@@ -243,6 +243,7 @@ malformed('class 1: PDU length 0xFFFFFFFF throws as soon as the 6 header bytes a
   const header = Uint8Array.from([0x01, 0x00, 0xff, 0xff, 0xff, 0xff]);
   assert.is(readPdu(header.subarray(0, 5), MAX), undefined);
   rejects(header, { reason: AbortReason.InvalidPduParameterValue, offset: 0, message: /^A-ASSOCIATE-RQ at offset 0: PDU length 4294967295 exceeds the limit of 1048576 bytes/ });
+  assert.throws(() => readPdu(header, Number.NaN), (error: unknown) => error instanceof RangeError, 'a NaN cap is a caller bug, not "no limit"');
 });
 
 malformed('class 1: a P-DATA-TF over the configured cap throws before its body arrives', () => {
@@ -451,7 +452,7 @@ malformed('class 9: the largest user identity that fits (primary field of 65525 
 });
 
 malformed('class 9: user identity with bytes after its fields, or positive-response-requested other than 0/1', () => {
-  rejects(requestWithUserInformation(item(0x58, [0x01, 0x00], lengthPrefixed(text('bob')), lengthPrefixed([]), [0x99])), { reason: AbortReason.InvalidPduParameterValue, message: /1 bytes after the last field/ });
+  rejects(requestWithUserInformation(item(0x58, [0x01, 0x00], lengthPrefixed(text('bob')), lengthPrefixed([]), [0x99])), { reason: AbortReason.InvalidPduParameterValue, message: /1 byte after the last field/ });
   rejects(requestWithUserInformation(item(0x58, [0x01, 0x02], lengthPrefixed(text('bob')), lengthPrefixed([]))), { reason: AbortReason.InvalidPduParameterValue, message: /positive response requested is 2/ });
 });
 

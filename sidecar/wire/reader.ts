@@ -101,6 +101,8 @@ export function checkPduType(value: number, offset: number): PduTypeCode {
  * 9-25, 9-26). Shared by `readPdu` and the relay-time `PduFramer`.
  */
 export function checkPduLength(type: PduTypeCode, length: number, maxPduLength: number, offset: number): void {
+  // A NaN cap would let every length through: that is a bug in the caller, not peer input.
+  if (!(maxPduLength >= 0)) throw new RangeError(`maxPduLength is ${maxPduLength}; it must be a number of bytes`);
   const name = PDU_NAMES[type];
   const invalid = (problem: string): never => {
     throw new PduError(`${name} at offset ${offset}: PDU length ${length} ${problem}`, offset, AbortReason.InvalidPduParameterValue);
@@ -137,7 +139,8 @@ export function readPduHeader(buf: Uint8Array): PduHeader | undefined {
 }
 
 /**
- * Decodes the PDU at the start of `buf`. Returns `undefined` while the PDU is incomplete,
+ * Decodes the PDU at the start of `buf`. `maxPduLength` caps the PDU length field (the
+ * bytes after the 6-byte header). Returns `undefined` while the PDU is incomplete,
  * the PDU and its total length (header included) once it is complete; bytes after it are
  * left alone (the next PDU). Throws `PduError` for invalid input. Decoded byte fields are
  * copies: `buf` may be reused afterwards.
@@ -353,7 +356,8 @@ class FieldCursor {
 
   /** The item length must be the sum of its fields: extra bytes would be read differently by the PACS. */
   end(): void {
-    if (this.at !== this.#item.end) fail(this.#item.offset, `${this.#item.where}: ${this.#item.end - this.at} bytes after the last field (item length ${this.#item.end - this.#item.start})`);
+    const extra = this.#item.end - this.at;
+    if (extra !== 0) fail(this.#item.offset, `${this.#item.where}: ${extra} byte${extra === 1 ? '' : 's'} after the last field (item length ${this.#item.end - this.#item.start})`);
   }
 }
 

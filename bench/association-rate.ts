@@ -1,0 +1,90 @@
+// Benchmark 2: sequential associations per second. One association at a time
+// (connect, A-ASSOCIATE-RQ, AC, A-RELEASE-RQ, RP, close, both FINs seen) from a Node
+// loop in this process, for a fixed time per path and round, to storescp.
+import { cpuSecondsOf } from './process-usage.ts';
+import { associateAndRelease, associateRequest } from './association-client.ts';
+import { startPaths, stopPaths, PATH_NAMES, type Path, type PathName } from './paths.ts';
+import { startStoreSink } from './store-sink.ts';
+import { median, ratio, summarize, type Summary } from './statistics.ts';
+
+export interface AssociationRatePath {
+  perSecond: Summary;
+  ratioToDirect: number;
+  /** Median time of one whole association, microseconds (all rounds pooled). */
+  medianMicroseconds: number;
+  /** CPU time the proxy used per association, microseconds. */
+  proxyCpuMicroseconds?: Summary;
+}
+
+export interface AssociationRateResult {
+  secondsPerRound: number;
+  repeats: number;
+  paths: Record<PathName, AssociationRatePath>;
+}
+
+export interface AssociationRateOptions {
+  seconds: number;
+  warmupSeconds: number;
+  repeats: number;
+  log: (line: string) => void;
+}
+
+const CALLED = 'PACS';
+
+/** Associations completed one after another for `seconds`; their durations in microseconds. */
+async function loop(port: number, request: Uint8Array, seconds: number): Promise<number[]> {
+  const durations: number[] = [];
+  const deadline = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
+  for (;;) {
+    const started = process.hrtime.bigint();
+    if (started >= deadline) return durations;
+    await associateAndRelease(port, request);
+    durations.push(Number(process.hrtime.bigint() - started) / 1000);
+  }
+}
+
+export async function measureAssociationRate(options: AssociationRateOptions): Promise<AssociationRateResult> {
+  const { seconds, warmupSeconds, repeats, log } = options;
+  const request = associateRequest(CALLED, 'BENCH');
+  const ready = (port: number) => associateAndRelease(port, request, 5000);
+  const sink = await startStoreSink({ maxPdu: 16384, aeTitle: CALLED, ready });
+  let paths: Path[] = [];
+  try {
+    paths = await startPaths({ upstreamPort: sink.port, calledAETitle: CALLED, ready });
+    for (const path of paths) {
+      const warm = await loop(path.port, request, warmupSeconds);
+      log(`  warm-up: ${path.name} ${warm.length} associations`);
+    }
+    const rates = new Map<PathName, number[]>(PATH_NAMES.map((n) => [n, []]));
+    const durations = new Map<PathName, number[]>(PATH_NAMES.map((n) => [n, []]));
+    const cpu = new Map<PathName, number[]>(PATH_NAMES.map((n) => [n, []]));
+    for (let round = 0; round < repeats; round++) {
+      const order = paths.map((_, i) => paths[(i + round) % paths.length]!);
+      for (const path of order) {
+        const cpuBefore = path.pid ? await cpuSecondsOf(path.pid) : 0;
+        const started = process.hrtime.bigint();
+        const done = await loop(path.port, request, seconds);
+        const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+        rates.get(path.name)!.push(done.length / elapsed);
+        durations.get(path.name)!.push(...done);
+        if (path.pid) cpu.get(path.name)!.push((((await cpuSecondsOf(path.pid)) - cpuBefore) / done.length) * 1e6);
+        log(`  round ${round + 1}/${repeats} ${path.name.padEnd(7)} ${(done.length / elapsed).toFixed(0)} associations/s`);
+      }
+    }
+    const direct = summarize(rates.get('direct')!);
+    const result = {} as Record<PathName, AssociationRatePath>;
+    for (const path of paths) {
+      const perSecond = summarize(rates.get(path.name)!);
+      result[path.name] = {
+        perSecond,
+        ratioToDirect: ratio(perSecond, direct),
+        medianMicroseconds: median(durations.get(path.name)!),
+        ...(path.pid ? { proxyCpuMicroseconds: summarize(cpu.get(path.name)!) } : {}),
+      };
+    }
+    return { secondsPerRound: seconds, repeats, paths: result };
+  } finally {
+    await stopPaths(paths);
+    await sink.stop();
+  }
+}

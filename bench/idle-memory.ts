@@ -1,0 +1,112 @@
+// Benchmark 3: the sidecar's resident memory with many idle associations. "Idle" means
+// the realistic case: associations accepted, relayed and established with the upstream
+// (two sockets, two relays and an audit record each in the sidecar), with no traffic.
+// Connections that never send an A-ASSOCIATE-RQ would cost less and time out (ARTIM).
+// The upstream is a Node acceptor (accepting-upstream.ts) because storescp serves one
+// association at a time.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { memoryOf } from './process-usage.ts';
+import { associateAndRelease, associateRequest, openAssociation, type OpenAssociation } from './association-client.ts';
+import { startAcceptingUpstream } from './accepting-upstream.ts';
+import { startSidecarPath } from './paths.ts';
+import { median, summarize, type Summary } from './statistics.ts';
+import { waitFor } from '../test/harness/processes.ts';
+
+export interface IdleMemoryResult {
+  associations: number;
+  repeats: number;
+  /** RSS of the started sidecar that has relayed one association, before the rounds. */
+  baselineRssMiB: number;
+  /** RSS with all associations open, per round. */
+  rssMiB: Summary;
+  /** (RSS open - baseline) / associations. */
+  kibPerAssociation: number;
+  /** RSS after the round's associations were released, per round. */
+  rssAfterReleaseMiB: Summary;
+  peakRssMiB: number;
+  secondsToOpen: Summary;
+}
+
+export interface IdleMemoryOptions {
+  associations: number;
+  repeats: number;
+  log: (line: string) => void;
+}
+
+const CALLED = 'PACS';
+/** Associations being set up at once: below Node's default listen backlog (511). */
+const CONCURRENCY = 50;
+
+async function inBatches<T>(count: number, work: (index: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array<T>(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const index = next++;
+      results[index] = await work(index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, worker));
+  return results;
+}
+
+async function sampleRss(pid: number, samples = 5, intervalMs = 200): Promise<number> {
+  const values: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    values.push((await memoryOf(pid)).rssMiB);
+    await sleep(intervalMs);
+  }
+  return median(values);
+}
+
+export async function measureIdleMemory(options: IdleMemoryOptions): Promise<IdleMemoryResult> {
+  const { associations, repeats, log } = options;
+  const request = associateRequest(CALLED, 'BENCH');
+  const upstream = await startAcceptingUpstream();
+  const ready = (port: number) => associateAndRelease(port, request, 5000);
+  try {
+    const sidecar = await startSidecarPath({
+      upstreamPort: upstream.port,
+      calledAETitle: CALLED,
+      ready,
+      limits: { maxAssociations: associations * 2, maxAssociationsPerPeer: associations * 2 },
+    });
+    try {
+      const pid = sidecar.pid!;
+      await sleep(1000);
+      const baselineRssMiB = await sampleRss(pid);
+      log(`  baseline: ${baselineRssMiB.toFixed(1)} MiB`);
+      const open: number[] = [];
+      const afterRelease: number[] = [];
+      const openSeconds: number[] = [];
+      for (let round = 0; round < repeats; round++) {
+        const started = process.hrtime.bigint();
+        const held: OpenAssociation[] = await inBatches(associations, () => openAssociation(sidecar.port, request, AbortSignal.timeout(30_000)));
+        openSeconds.push(Number(process.hrtime.bigint() - started) / 1e9);
+        await waitFor(`${associations} associations at the upstream`, () => upstream.open >= associations, 30_000);
+        await sleep(2000); // let the sidecar settle (GC, timers) before sampling
+        open.push(await sampleRss(pid));
+        await inBatches(held.length, (i) => held[i]!.release());
+        await waitFor('the upstream to see every association released', () => upstream.open === 0, 30_000);
+        await sleep(2000);
+        afterRelease.push(await sampleRss(pid));
+        log(`  round ${round + 1}/${repeats}: ${open.at(-1)!.toFixed(1)} MiB with ${associations} open, ${afterRelease.at(-1)!.toFixed(1)} MiB after release`);
+      }
+      const rssMiB = summarize(open);
+      return {
+        associations,
+        repeats,
+        baselineRssMiB,
+        rssMiB,
+        kibPerAssociation: ((rssMiB.median - baselineRssMiB) * 1024) / associations,
+        rssAfterReleaseMiB: summarize(afterRelease),
+        peakRssMiB: (await memoryOf(pid)).peakRssMiB,
+        secondsToOpen: summarize(openSeconds),
+      };
+    } finally {
+      await sidecar.stop();
+    }
+  } finally {
+    await upstream.close();
+  }
+}

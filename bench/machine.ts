@@ -1,0 +1,37 @@
+// What the figures were measured on: the programs' versions and the machine, recorded
+// next to the results because a ratio means little without them.
+import { cpus, totalmem, release, availableParallelism } from 'node:os';
+import { run } from '../test/harness/processes.ts';
+import { requireProgram } from '../test/harness/tools.ts';
+
+export interface Machine {
+  versions: { node: string; nginx: string; dcmtk: string; kernel: string };
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  note: string;
+}
+
+async function versionLine(program: string, args: string[], pattern: RegExp): Promise<string> {
+  const result = await run(requireProgram(program), args, { timeoutMs: 10_000 });
+  return pattern.exec(result.output)?.[1] ?? `unknown (${result.output.trim().split('\n')[0]})`;
+}
+
+export async function describeMachine(): Promise<Machine> {
+  const cores = availableParallelism();
+  return {
+    versions: {
+      node: process.version,
+      nginx: await versionLine('nginx', ['-v'], /nginx\/(\S+)/),
+      dcmtk: await versionLine('storescp', ['--version'], /v(\d+\.\d+\.\d+)/),
+      kernel: release(),
+    },
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    cores,
+    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    note:
+      cores <= 2
+        ? `${cores} cores: the client, the proxy and the sink compete for them, so a proxy's CPU time is taken from the client and the sink; with a core to spare the proxied paths would come closer to direct`
+        : `${cores} cores`,
+  };
+}

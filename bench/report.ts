@@ -1,0 +1,135 @@
+// The benchmark results as one JSON document and as the table printed at the end of a
+// run. Targets from the issue are checked here, on medians, and reported, never
+// enforced: a benchmark informs, it does not gate.
+import type { Machine } from './machine.ts';
+import type { StoreThroughputResult } from './store-throughput.ts';
+import type { AssociationRateResult } from './association-rate.ts';
+import type { IdleMemoryResult } from './idle-memory.ts';
+import type { Summary } from './statistics.ts';
+
+export interface Target {
+  what: string;
+  value: number;
+  target: string;
+  met: boolean;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  durationSeconds: number;
+  machine: Machine;
+  settings: Record<string, unknown>;
+  storeThroughput: StoreThroughputResult[];
+  associationRate?: AssociationRateResult;
+  idleMemory?: IdleMemoryResult;
+  targets: Target[];
+}
+
+export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
+  const targets: Target[] = [];
+  for (const store of results.storeThroughput) {
+    const { sidecar, nginx } = store.paths;
+    targets.push({ what: `C-STORE max PDU ${store.maxPdu}: sidecar / direct`, value: sidecar.ratioToDirect, target: '>= 0.95', met: sidecar.ratioToDirect >= 0.95 });
+    const vsNginx = sidecar.mibPerSecond.median / nginx.mibPerSecond.median;
+    targets.push({ what: `C-STORE max PDU ${store.maxPdu}: sidecar / nginx`, value: vsNginx, target: '>= 1', met: vsNginx >= 1 });
+  }
+  if (results.associationRate) {
+    const { sidecar, nginx } = results.associationRate.paths;
+    const vsNginx = sidecar.perSecond.median / nginx.perSecond.median;
+    targets.push({ what: 'associations/s: sidecar / nginx', value: vsNginx, target: '>= 1', met: vsNginx >= 1 });
+  }
+  if (results.idleMemory) {
+    const rss = results.idleMemory.rssMiB.median;
+    targets.push({ what: `sidecar RSS with ${results.idleMemory.associations} idle associations, MiB`, value: rss, target: '< 150', met: rss < 150 });
+  }
+  return targets;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const fixed = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+const range = (s: Summary, digits = 0) => `${fixed(s.min, digits)}-${fixed(s.max, digits)}`;
+const spread = (s: Summary) => `${fixed(s.spreadPercent)}%`;
+
+export function formatReport(results: BenchResults): string {
+  const { machine } = results;
+  const out: string[] = [];
+  out.push(
+    `dicom-guard benchmarks, ${results.startedAt}: Node ${machine.versions.node}, nginx ${machine.versions.nginx}, DCMTK ${machine.versions.dcmtk}, ` +
+      `${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB`,
+  );
+  out.push(`note: ${machine.note}`);
+  for (const store of results.storeThroughput) {
+    out.push('');
+    out.push(
+      `C-STORE throughput, max PDU ${store.maxPdu}: storescu -> storescp --ignore, ${store.objects} objects of ` +
+        `${fixed(store.bytesPerAssociation / store.objects / 1024 / 1024)} MiB in one association, ${store.repeats} runs per path (MiB/s of DICOM files)`,
+    );
+    out.push(
+      table(
+        ['path', 'MiB/s', 'min-max', 'spread', 'vs direct', 'proxy CPU s/GiB', 'proxy peak RSS MiB'],
+        Object.entries(store.paths).map(([name, p]) => [
+          name,
+          fixed(p.mibPerSecond.median),
+          range(p.mibPerSecond),
+          spread(p.mibPerSecond),
+          fixed(p.ratioToDirect, 3),
+          p.proxyCpuSecondsPerGiB ? fixed(p.proxyCpuSecondsPerGiB.median, 2) : '',
+          fixed(p.proxyPeakRssMiB),
+        ]),
+      ),
+    );
+  }
+  const rate = results.associationRate;
+  if (rate) {
+    out.push('');
+    out.push(`Association rate: one at a time (associate, release, close) to storescp, ${rate.repeats} rounds of ${rate.secondsPerRound} s per path`);
+    const nginx = rate.paths.nginx.perSecond.median;
+    out.push(
+      table(
+        ['path', 'assoc/s', 'min-max', 'spread', 'vs direct', 'vs nginx', 'median us', 'proxy CPU us/assoc'],
+        Object.entries(rate.paths).map(([name, p]) => [
+          name,
+          fixed(p.perSecond.median),
+          range(p.perSecond),
+          spread(p.perSecond),
+          fixed(p.ratioToDirect, 3),
+          fixed(p.perSecond.median / nginx, 3),
+          fixed(p.medianMicroseconds),
+          p.proxyCpuMicroseconds ? fixed(p.proxyCpuMicroseconds.median) : '',
+        ]),
+      ),
+    );
+  }
+  const memory = results.idleMemory;
+  if (memory) {
+    out.push('');
+    out.push(`Sidecar memory: ${memory.associations} established idle associations relayed to a Node acceptor, ${memory.repeats} rounds (VmRSS, MiB)`);
+    out.push(
+      table(
+        ['started', `${memory.associations} open`, 'min-max', 'KiB/assoc', 'after release', 'peak (VmHWM)', `s to open ${memory.associations}`],
+        [
+          [
+            fixed(memory.baselineRssMiB, 1),
+            fixed(memory.rssMiB.median, 1),
+            range(memory.rssMiB, 1),
+            fixed(memory.kibPerAssociation, 1),
+            fixed(memory.rssAfterReleaseMiB.median, 1),
+            fixed(memory.peakRssMiB, 1),
+            fixed(memory.secondsToOpen.median, 2),
+          ],
+        ],
+      ),
+    );
+  }
+  out.push('');
+  out.push('Targets (checked on medians; informative, not enforced)');
+  out.push(table(['', 'value', 'target', ''], results.targets.map((t) => [t.what, fixed(t.value, 3), t.target, t.met ? 'met' : 'NOT MET'])));
+  out.push('');
+  out.push(`${fixed(results.durationSeconds)} s in all`);
+  return out.join('\n');
+}

@@ -1,0 +1,123 @@
+// `npm run bench`: every benchmark in one run, each path compared with baselines measured
+// in the same run (direct to the acceptor, and nginx's stream proxy), printed as a table
+// and written as JSON to .local/bench/results.json. Benchmarks are not tests: nothing
+// here fails on a time; the targets are reported as met or not.
+//
+//   node bench/run.ts [--repeats N] [--objects N] [--seconds S] [--associations N]
+//                     [--only store,rate,memory] [--quick] [--profile] [--out FILE]
+//
+// --profile starts the sidecars with --cpu-prof and leaves the .cpuprofile files in
+// .local/bench/profiles (open them in Chrome DevTools or speedscope).
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeImage } from '../test/harness/dicom-file.ts';
+import { ROOT } from '../test/harness/tools.ts';
+import { describeMachine } from './machine.ts';
+import { measureStoreThroughput, type StoreThroughputResult } from './store-throughput.ts';
+import { measureAssociationRate } from './association-rate.ts';
+import { measureIdleMemory } from './idle-memory.ts';
+import { checkTargets, formatReport, type BenchResults } from './report.ts';
+
+const BENCHMARKS = ['store', 'rate', 'memory'] as const;
+/** storescp's and storescu's default (DCMTK), and the largest they allow. */
+const MAX_PDUS = [16384, 131072];
+
+const { values } = parseArgs({
+  options: {
+    repeats: { type: 'string' },
+    objects: { type: 'string' },
+    seconds: { type: 'string' },
+    associations: { type: 'string' },
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+  strict: true,
+});
+
+function positive(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!(value > 0)) throw new Error(`--${name} must be a positive number, not "${text}"`);
+  return value;
+}
+
+const quick = values.quick;
+const settings = {
+  repeats: Math.round(positive('repeats', values.repeats, quick ? 2 : 5)),
+  objects: Math.round(positive('objects', values.objects, quick ? 2 : 4)),
+  /** 8192 rows x 4096 columns x 16 bits: 64 MiB of pixel data per object. */
+  rows: 8192,
+  columns: 4096,
+  maxPdus: MAX_PDUS,
+  rateSeconds: positive('seconds', values.seconds, quick ? 1 : 3),
+  rateWarmupSeconds: quick ? 0.5 : 1,
+  idleAssociations: Math.round(positive('associations', values.associations, 1000)),
+  only: values.only ? values.only.split(',').map((s) => s.trim()) : [...BENCHMARKS],
+  profile: values.profile,
+};
+for (const name of settings.only) {
+  if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`--only: unknown benchmark "${name}" (one of ${BENCHMARKS.join(', ')})`);
+}
+const outPath = resolve(values.out ?? join(ROOT, '.local', 'bench', 'results.json'));
+
+if (settings.profile) {
+  const profiles = join(ROOT, '.local', 'bench', 'profiles');
+  await mkdir(profiles, { recursive: true });
+  // Inherited by the sidecar processes the harness spawns; nginx and DCMTK ignore it.
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profiles}`.trim();
+  console.log(`CPU profiles of the sidecars go to ${profiles}`);
+}
+
+const log = (line: string) => console.log(line);
+const startedAt = new Date();
+const started = process.hrtime.bigint();
+const machine = await describeMachine();
+console.log(`${machine.cores} cores, Node ${machine.versions.node}, nginx ${machine.versions.nginx}, DCMTK ${machine.versions.dcmtk}`);
+console.log(`note: ${machine.note}`);
+
+const storeThroughput: StoreThroughputResult[] = [];
+if (settings.only.includes('store')) {
+  const dir = await mkdtemp(join(tmpdir(), 'dg-bench-images-'));
+  try {
+    console.log(`\nwriting ${settings.objects} images of ${settings.rows} x ${settings.columns} x 16 bits to ${dir}`);
+    const files = [];
+    for (let i = 0; i < settings.objects; i++) files.push(await writeImage(join(dir, `image-${i}.dcm`), { rows: settings.rows, columns: settings.columns }));
+    for (const maxPdu of settings.maxPdus) {
+      console.log(`\nC-STORE throughput, max PDU ${maxPdu}`);
+      storeThroughput.push(await measureStoreThroughput({ files, maxPdu, repeats: settings.repeats, log }));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+let associationRate;
+if (settings.only.includes('rate')) {
+  console.log('\nassociation rate');
+  associationRate = await measureAssociationRate({ seconds: settings.rateSeconds, warmupSeconds: settings.rateWarmupSeconds, repeats: settings.repeats, log });
+}
+
+let idleMemory;
+if (settings.only.includes('memory')) {
+  console.log(`\nsidecar memory with ${settings.idleAssociations} idle associations`);
+  idleMemory = await measureIdleMemory({ associations: settings.idleAssociations, repeats: Math.min(settings.repeats, 3), log });
+}
+
+const partial = {
+  startedAt: startedAt.toISOString(),
+  durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+  machine,
+  settings,
+  storeThroughput,
+  ...(associationRate ? { associationRate } : {}),
+  ...(idleMemory ? { idleMemory } : {}),
+};
+const results: BenchResults = { ...partial, targets: checkTargets(partial) };
+await mkdir(dirname(outPath), { recursive: true });
+await writeFile(outPath, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\n${formatReport(results)}`);
+console.log(`results: ${outPath}`);

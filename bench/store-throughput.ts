@@ -1,0 +1,94 @@
+// Benchmark 1: C-STORE of large images. One storescu association sends every generated
+// object to storescp --ignore, timed from spawn to exit, over each path in turn; the
+// rounds rotate the order of the paths so that a slow moment of the machine does not
+// always land on the same one.
+import { memoryOf, cpuSecondsOf } from './process-usage.ts';
+import { associateAndRelease, associateRequest } from './association-client.ts';
+import { startPaths, stopPaths, PATH_NAMES, type Path, type PathName } from './paths.ts';
+import { startStoreSink } from './store-sink.ts';
+import { ratio, summarize, type Summary } from './statistics.ts';
+import { run } from '../test/harness/processes.ts';
+import { requireProgram } from '../test/harness/tools.ts';
+
+export interface StoreThroughputPath {
+  mibPerSecond: Summary;
+  seconds: Summary;
+  ratioToDirect: number;
+  /** CPU seconds the proxy process used per GiB relayed (nginx: master + worker). */
+  proxyCpuSecondsPerGiB?: Summary;
+  /** The proxy's resident-memory high-water mark after all runs (sidecar only). */
+  proxyPeakRssMiB?: number;
+}
+
+export interface StoreThroughputResult {
+  maxPdu: number;
+  objects: number;
+  bytesPerAssociation: number;
+  repeats: number;
+  paths: Record<PathName, StoreThroughputPath>;
+}
+
+export interface StoreThroughputOptions {
+  files: readonly { path: string; bytes: number }[];
+  maxPdu: number;
+  repeats: number;
+  log: (line: string) => void;
+}
+
+const CALLED = 'PACS';
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+
+async function storeOnce(path: Path, files: readonly string[], maxPdu: number): Promise<void> {
+  const args = ['--aetitle', 'BENCH', '--call', CALLED, '--max-pdu', String(maxPdu), '127.0.0.1', String(path.port), ...files];
+  const result = await run(requireProgram('storescu'), args, { timeoutMs: 600_000 });
+  if (result.code !== 0) throw new Error(`storescu via ${path.name} exited ${result.code}: ${result.output.slice(-2000)}`);
+}
+
+export async function measureStoreThroughput(options: StoreThroughputOptions): Promise<StoreThroughputResult> {
+  const { files, maxPdu, repeats, log } = options;
+  const request = associateRequest(CALLED, 'BENCH');
+  const ready = (port: number) => associateAndRelease(port, request, 5000);
+  const sink = await startStoreSink({ maxPdu, aeTitle: CALLED, ready });
+  let paths: Path[] = [];
+  try {
+    paths = await startPaths({ upstreamPort: sink.port, calledAETitle: CALLED, ready });
+    const filePaths = files.map((f) => f.path);
+    const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+    for (const path of paths) {
+      log(`  warm-up: ${path.name}`);
+      await storeOnce(path, filePaths, maxPdu);
+    }
+    const seconds = new Map<PathName, number[]>(PATH_NAMES.map((n) => [n, []]));
+    const cpuPerGiB = new Map<PathName, number[]>(PATH_NAMES.map((n) => [n, []]));
+    for (let round = 0; round < repeats; round++) {
+      const order = paths.map((_, i) => paths[(i + round) % paths.length]!);
+      for (const path of order) {
+        const cpuBefore = path.pid ? await cpuSecondsOf(path.pid) : 0;
+        const started = process.hrtime.bigint();
+        await storeOnce(path, filePaths, maxPdu);
+        const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+        seconds.get(path.name)!.push(elapsed);
+        if (path.pid) cpuPerGiB.get(path.name)!.push(((await cpuSecondsOf(path.pid)) - cpuBefore) / (bytes / GIB));
+        log(`  round ${round + 1}/${repeats} ${path.name.padEnd(7)} ${(bytes / MIB / elapsed).toFixed(0)} MiB/s`);
+      }
+    }
+    const result = {} as Record<PathName, StoreThroughputPath>;
+    const throughputOf = (name: PathName) => summarize(seconds.get(name)!.map((s) => bytes / MIB / s));
+    const direct = throughputOf('direct');
+    for (const path of paths) {
+      const mibPerSecond = throughputOf(path.name);
+      result[path.name] = {
+        mibPerSecond,
+        seconds: summarize(seconds.get(path.name)!),
+        ratioToDirect: ratio(mibPerSecond, direct),
+        ...(path.pid ? { proxyCpuSecondsPerGiB: summarize(cpuPerGiB.get(path.name)!) } : {}),
+        ...(path.name === 'sidecar' && path.pid ? { proxyPeakRssMiB: (await memoryOf(path.pid)).peakRssMiB } : {}),
+      };
+    }
+    return { maxPdu, objects: files.length, bytesPerAssociation: bytes, repeats, paths: result };
+  } finally {
+    await stopPaths(paths);
+    await sink.stop();
+  }
+}

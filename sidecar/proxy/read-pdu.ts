@@ -4,7 +4,7 @@
 // is in, before any body is buffered).
 import type { Socket } from 'node:net';
 import { PduError } from '../wire/errors.ts';
-import { readPduHeader, type PduHeader } from '../wire/reader.ts';
+import { checkPduLength, readPduHeader, type PduHeader } from '../wire/reader.ts';
 import { PDU_HEADER_LENGTH } from '../wire/pdu.ts';
 
 export type ReadOutcome =
@@ -42,11 +42,11 @@ export function readOnePdu(socket: Socket, maxPduLength: number, timeoutMs: numb
       chunks.length = 0;
       chunks.push(buffer);
       try {
-        if (!header && buffer.length >= PDU_HEADER_LENGTH) {
+        if (!header) {
+          // An unknown PDU type is refused from its first byte (TLS, HTTP on this port).
           header = readPduHeader(buffer);
-          if (header && header.length > maxPduLength) {
-            throw new PduError(`${header.length}-byte PDU exceeds the limit of ${maxPduLength} bytes (PDU-length at offset 2)`, 2, 6);
-          }
+          // Refused from the header alone: nothing of an oversized body is buffered.
+          if (header) checkPduLength(header.type, header.length, maxPduLength, 0);
         }
       } catch (error) {
         if (error instanceof PduError) return finish({ kind: 'invalid', error, received });

@@ -27,7 +27,7 @@ function killAll(): void {
   }
 }
 
-export function start(name: string, command: string, args: readonly string[], options: SpawnOptions & { logFile?: string } = {}): Running {
+export function start(name: string, command: string, args: readonly string[], options: SpawnOptions & { logFile?: string; stdin?: 'pipe' | 'ignore' } = {}): Running {
   if (!hooked) {
     hooked = true;
     process.on('exit', killAll);
@@ -38,7 +38,7 @@ export function start(name: string, command: string, args: readonly string[], op
       });
     }
   }
-  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, args, { ...options, stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const log = options.logFile ? createWriteStream(options.logFile) : undefined;
   const collect = (chunk: Buffer) => {

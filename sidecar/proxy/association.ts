@@ -73,9 +73,6 @@ export interface AuditRecord {
   ended: Ending;
 }
 
-/** Ten seconds for the caller to close after our A-ASSOCIATE-RJ or A-ABORT (PS3.8 9.1.4 ARTIM). */
-const CLOSE_AFTER_LAST_WORD_MS = 10_000;
-
 export class Association {
   private readonly client: Socket;
   private readonly env: AssociationEnvironment;
@@ -250,7 +247,7 @@ export class Association {
       if (!(error instanceof PduError)) throw error;
       this.record.decision = 'aborted';
       this.record.why = `upstream answered with an invalid PDU: ${error.message}`;
-      return this.terminate('aborted-protocol-error', error.abortReason);
+      return this.terminate('aborted-protocol-error', error.abortReason, 'upstream');
     }
 
     this.record.decision = 'accepted';
@@ -315,7 +312,7 @@ export class Association {
   private onInvalidRelayed(from: 'client' | 'upstream', error: PduError): void {
     this.record.why = `${from} sent an invalid PDU: ${error.message}`;
     this.env.logger.warn({ connectionId: this.env.connectionId, from, err: error.message }, 'invalid PDU during the association; aborting it');
-    this.terminate('aborted-protocol-error', error.abortReason);
+    this.terminate('aborted-protocol-error', error.abortReason, from);
   }
 
   private onSideEnded(from: 'client' | 'upstream'): void {
@@ -375,20 +372,21 @@ export class Association {
   /**
    * Abort a relayed association from the middle: each side gets an A-ABORT when the
    * bytes sent to it so far end on a PDU boundary (an A-ABORT spliced into a PDU would
-   * be garbage); otherwise its connection is simply closed.
+   * be garbage); otherwise its connection is simply closed. The side at fault hears
+   * `reason`; the other side "reason-not-specified" (PS3.8 Table 9-26).
    */
-  terminate(ending: Ending, reason: number): void {
+  terminate(ending: Ending, reason: number, atFault?: 'client' | 'upstream'): void {
     if (this.finished) return;
     if (!this.ending || ending === 'shutdown' || ending === 'idle-timeout' || ending === 'aborted-protocol-error') this.ending = ending;
     this.toUpstream?.stop();
     this.toClient?.stop();
-    const abortBytes = abortPdu(AbortSource.ServiceProvider, reason);
-    const sides: [Socket | undefined, Relay | undefined][] = [
-      [this.client, this.toClient],
-      [this.upstream, this.toUpstream],
+    const sides: ['client' | 'upstream', Socket | undefined, Relay | undefined][] = [
+      ['client', this.client, this.toClient],
+      ['upstream', this.upstream, this.toUpstream],
     ];
-    for (const [socket, relay] of sides) {
+    for (const [side, socket, relay] of sides) {
       if (!socket || socket.destroyed) continue;
+      const abortBytes = abortPdu(AbortSource.ServiceProvider, atFault === undefined || side === atFault ? reason : AbortReason.NotSpecified);
       if (relay === undefined || relay.atPduBoundary) socket.end(abortBytes);
       else socket.destroy();
       this.closeSoon(socket);
@@ -401,8 +399,12 @@ export class Association {
     this.maybeFinish();
   }
 
+  /**
+   * After our last word (A-ASSOCIATE-RJ, A-ABORT, our FIN) the peer is expected to close
+   * the transport; ARTIM bounds how long we wait for it (PS3.8 9.2, actions AA-1, AE-8).
+   */
   private closeSoon(socket: Socket): void {
-    const timer = setTimeout(() => socket.destroy(), CLOSE_AFTER_LAST_WORD_MS);
+    const timer = setTimeout(() => socket.destroy(), this.env.policy.config.limits.associationRequestTimeoutSeconds * 1000);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
   }

@@ -10,6 +10,8 @@ export interface Tripwire {
   bytes: number;
   /** Raw bytes received, per connection (for asserting what the PACS saw). */
   received: Buffer[][];
+  /** Per connection, the order in which bytes crossed: 'up' to the PACS, 'down' from it. */
+  flow: { direction: 'up' | 'down'; bytes: Buffer }[][];
   close(): Promise<void>;
 }
 
@@ -21,6 +23,7 @@ export async function startTripwire(target?: { host: string; port: number }): Pr
     connections: 0,
     bytes: 0,
     received: [],
+    flow: [],
     async close() {
       for (const s of sockets) s.destroy();
       server.close();
@@ -30,12 +33,15 @@ export async function startTripwire(target?: { host: string; port: number }): Pr
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     state.connections++;
     const chunks: Buffer[] = [];
+    const flow: Tripwire['flow'][number] = [];
     state.received.push(chunks);
+    state.flow.push(flow);
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('data', (chunk: Buffer) => {
       state.bytes += chunk.length;
       chunks.push(chunk);
+      flow.push({ direction: 'up', bytes: chunk });
     });
     if (!target) {
       socket.on('error', () => undefined);
@@ -44,6 +50,7 @@ export async function startTripwire(target?: { host: string; port: number }): Pr
     const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true });
     sockets.add(upstream);
     upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('data', (chunk: Buffer) => flow.push({ direction: 'down', bytes: chunk }));
     pipeline(socket, upstream, () => undefined);
     pipeline(upstream, socket, () => undefined);
   });

@@ -3,7 +3,7 @@
 // loop in this process, for a fixed time per path and round, to storescp.
 import { cpuSecondsOf } from './process-usage.ts';
 import { associateAndRelease, associateRequest } from './association-client.ts';
-import { startPaths, stopPaths, PATH_NAMES, type Path, type PathName } from './paths.ts';
+import { DIRECT, startPaths, stopPaths, type Path } from './paths.ts';
 import { startStoreSink } from './store-sink.ts';
 import { median, ratio, summarize, type Summary } from './statistics.ts';
 
@@ -19,13 +19,15 @@ export interface AssociationRatePath {
 export interface AssociationRateResult {
   secondsPerRound: number;
   repeats: number;
-  paths: Record<PathName, AssociationRatePath>;
+  /** By path name: direct, nginx, sidecar (and "sidecar <node args>"). */
+  paths: Record<string, AssociationRatePath>;
 }
 
 export interface AssociationRateOptions {
   seconds: number;
   warmupSeconds: number;
   repeats: number;
+  sidecarNodeArgs?: readonly string[];
   log: (line: string) => void;
 }
 
@@ -44,20 +46,20 @@ async function loop(port: number, request: Uint8Array, seconds: number): Promise
 }
 
 export async function measureAssociationRate(options: AssociationRateOptions): Promise<AssociationRateResult> {
-  const { seconds, warmupSeconds, repeats, log } = options;
+  const { seconds, warmupSeconds, repeats, sidecarNodeArgs, log } = options;
   const request = associateRequest(CALLED, 'BENCH');
   const ready = (port: number) => associateAndRelease(port, request, 5000);
   const sink = await startStoreSink({ maxPdu: 16384, aeTitle: CALLED, ready });
   let paths: Path[] = [];
   try {
-    paths = await startPaths({ upstreamPort: sink.port, calledAETitle: CALLED, ready });
+    paths = await startPaths({ upstreamPort: sink.port, calledAETitle: CALLED, ready, ...(sidecarNodeArgs ? { sidecarNodeArgs } : {}) });
     for (const path of paths) {
       const warm = await loop(path.port, request, warmupSeconds);
       log(`  warm-up: ${path.name} ${warm.length} associations`);
     }
-    const rates = new Map<PathName, number[]>(PATH_NAMES.map((n) => [n, []]));
-    const durations = new Map<PathName, number[]>(PATH_NAMES.map((n) => [n, []]));
-    const cpu = new Map<PathName, number[]>(PATH_NAMES.map((n) => [n, []]));
+    const rates = new Map<string, number[]>(paths.map((p) => [p.name, []]));
+    const durations = new Map<string, number[]>(paths.map((p) => [p.name, []]));
+    const cpu = new Map<string, number[]>(paths.map((p) => [p.name, []]));
     for (let round = 0; round < repeats; round++) {
       const order = paths.map((_, i) => paths[(i + round) % paths.length]!);
       for (const path of order) {
@@ -71,8 +73,8 @@ export async function measureAssociationRate(options: AssociationRateOptions): P
         log(`  round ${round + 1}/${repeats} ${path.name.padEnd(7)} ${(done.length / elapsed).toFixed(0)} associations/s`);
       }
     }
-    const direct = summarize(rates.get('direct')!);
-    const result = {} as Record<PathName, AssociationRatePath>;
+    const direct = summarize(rates.get(DIRECT)!);
+    const result: Record<string, AssociationRatePath> = {};
     for (const path of paths) {
       const perSecond = summarize(rates.get(path.name)!);
       result[path.name] = {

@@ -12,9 +12,7 @@ import { startSidecarPath } from './paths.ts';
 import { median, summarize, type Summary } from './statistics.ts';
 import { waitFor } from '../test/harness/processes.ts';
 
-export interface IdleMemoryResult {
-  associations: number;
-  repeats: number;
+export interface IdleMemorySidecar {
   /** RSS of the started sidecar that has relayed one association, before the rounds. */
   baselineRssMiB: number;
   /** RSS with all associations open, per round. */
@@ -27,9 +25,17 @@ export interface IdleMemoryResult {
   secondsToOpen: Summary;
 }
 
+export interface IdleMemoryResult {
+  associations: number;
+  repeats: number;
+  /** By sidecar: "sidecar" (and "sidecar <node args>"). */
+  sidecars: Record<string, IdleMemorySidecar>;
+}
+
 export interface IdleMemoryOptions {
   associations: number;
   repeats: number;
+  sidecarNodeArgs?: readonly string[];
   log: (line: string) => void;
 }
 
@@ -59,23 +65,26 @@ async function sampleRss(pid: number, samples = 5, intervalMs = 200): Promise<nu
   return median(values);
 }
 
-export async function measureIdleMemory(options: IdleMemoryOptions): Promise<IdleMemoryResult> {
+async function measureOne(nodeArgs: readonly string[], options: IdleMemoryOptions): Promise<[string, IdleMemorySidecar]> {
   const { associations, repeats, log } = options;
   const request = associateRequest(CALLED, 'BENCH');
   const upstream = await startAcceptingUpstream();
   const ready = (port: number) => associateAndRelease(port, request, 5000);
   try {
-    const sidecar = await startSidecarPath({
-      upstreamPort: upstream.port,
-      calledAETitle: CALLED,
-      ready,
-      limits: { maxAssociations: associations * 2, maxAssociationsPerPeer: associations * 2 },
-    });
+    const sidecar = await startSidecarPath(
+      {
+        upstreamPort: upstream.port,
+        calledAETitle: CALLED,
+        ready,
+        limits: { maxAssociations: associations * 2, maxAssociationsPerPeer: associations * 2 },
+      },
+      nodeArgs,
+    );
     try {
       const pid = sidecar.pid!;
       await sleep(1000);
       const baselineRssMiB = await sampleRss(pid);
-      log(`  baseline: ${baselineRssMiB.toFixed(1)} MiB`);
+      log(`  ${sidecar.name}: ${baselineRssMiB.toFixed(1)} MiB after start`);
       const open: number[] = [];
       const afterRelease: number[] = [];
       const openSeconds: number[] = [];
@@ -90,23 +99,34 @@ export async function measureIdleMemory(options: IdleMemoryOptions): Promise<Idl
         await waitFor('the upstream to see every association released', () => upstream.open === 0, 30_000);
         await sleep(2000);
         afterRelease.push(await sampleRss(pid));
-        log(`  round ${round + 1}/${repeats}: ${open.at(-1)!.toFixed(1)} MiB with ${associations} open, ${afterRelease.at(-1)!.toFixed(1)} MiB after release`);
+        log(`  ${sidecar.name} round ${round + 1}/${repeats}: ${open.at(-1)!.toFixed(1)} MiB with ${associations} open, ${afterRelease.at(-1)!.toFixed(1)} MiB after release`);
       }
       const rssMiB = summarize(open);
-      return {
-        associations,
-        repeats,
-        baselineRssMiB,
-        rssMiB,
-        kibPerAssociation: ((rssMiB.median - baselineRssMiB) * 1024) / associations,
-        rssAfterReleaseMiB: summarize(afterRelease),
-        peakRssMiB: (await memoryOf(pid)).peakRssMiB,
-        secondsToOpen: summarize(openSeconds),
-      };
+      return [
+        sidecar.name,
+        {
+          baselineRssMiB,
+          rssMiB,
+          kibPerAssociation: ((rssMiB.median - baselineRssMiB) * 1024) / associations,
+          rssAfterReleaseMiB: summarize(afterRelease),
+          peakRssMiB: (await memoryOf(pid)).peakRssMiB,
+          secondsToOpen: summarize(openSeconds),
+        },
+      ];
     } finally {
       await sidecar.stop();
     }
   } finally {
     await upstream.close();
   }
+}
+
+/** A fresh sidecar (and one under the extra node flags) per measurement, each with its own acceptor. */
+export async function measureIdleMemory(options: IdleMemoryOptions): Promise<IdleMemoryResult> {
+  const sidecars: Record<string, IdleMemorySidecar> = {};
+  for (const nodeArgs of options.sidecarNodeArgs?.length ? [[], options.sidecarNodeArgs] : [[]]) {
+    const [name, result] = await measureOne(nodeArgs, options);
+    sidecars[name] = result;
+  }
+  return { associations: options.associations, repeats: options.repeats, sidecars };
 }

@@ -1,6 +1,6 @@
 // What the figures were measured on: the programs' versions and the machine, recorded
 // next to the results because a ratio means little without them.
-import { cpus, totalmem, release, availableParallelism } from 'node:os';
+import { cpus, totalmem, release, availableParallelism, loadavg } from 'node:os';
 import { run } from '../test/harness/processes.ts';
 import { requireProgram } from '../test/harness/tools.ts';
 
@@ -9,7 +9,14 @@ export interface Machine {
   cpuModel: string;
   cores: number;
   memoryGiB: number;
+  /** 1-, 5- and 15-minute load averages when the run started: other work on the machine skews wall times. */
+  loadAverage: number[];
   note: string;
+}
+
+/** Load averages, rounded; above the number of cores, other work is competing with the benchmark. */
+export function loadAverage(): number[] {
+  return loadavg().map((l) => Math.round(l * 100) / 100);
 }
 
 async function versionLine(program: string, args: string[], pattern: RegExp): Promise<string> {
@@ -29,6 +36,7 @@ export async function describeMachine(): Promise<Machine> {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     cores,
     memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    loadAverage: loadAverage(),
     note:
       cores <= 2
         ? `${cores} cores: the client, the proxy and the sink compete for them, so a proxy's CPU time is taken from the client and the sink; with a core to spare the proxied paths would come closer to direct`

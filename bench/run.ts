@@ -5,7 +5,10 @@
 //
 //   node bench/run.ts [--repeats N] [--objects N] [--seconds S] [--associations N]
 //                     [--only store,rate,memory] [--quick] [--profile] [--out FILE]
+//                     [--sidecar-node-args="--flag ..."]
 //
+// --sidecar-node-args adds a second sidecar, run under those node flags, to every
+// benchmark: a proposed runtime setting measured against the default in the same run.
 // --profile starts the sidecars with --cpu-prof and leaves the .cpuprofile files in
 // .local/bench/profiles (open them in Chrome DevTools or speedscope).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeImage } from '../test/harness/dicom-file.ts';
 import { ROOT } from '../test/harness/tools.ts';
-import { describeMachine } from './machine.ts';
+import { describeMachine, loadAverage } from './machine.ts';
 import { measureStoreThroughput, type StoreThroughputResult } from './store-throughput.ts';
 import { measureAssociationRate } from './association-rate.ts';
 import { measureIdleMemory } from './idle-memory.ts';
@@ -34,6 +37,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     out: { type: 'string' },
+    'sidecar-node-args': { type: 'string' },
   },
   strict: true,
 });
@@ -58,6 +62,7 @@ const settings = {
   idleAssociations: Math.round(positive('associations', values.associations, 1000)),
   only: values.only ? values.only.split(',').map((s) => s.trim()) : [...BENCHMARKS],
   profile: values.profile,
+  sidecarNodeArgs: (values['sidecar-node-args'] ?? '').split(/\s+/).filter(Boolean),
 };
 for (const name of settings.only) {
   if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`--only: unknown benchmark "${name}" (one of ${BENCHMARKS.join(', ')})`);
@@ -78,6 +83,10 @@ const started = process.hrtime.bigint();
 const machine = await describeMachine();
 console.log(`${machine.cores} cores, Node ${machine.versions.node}, nginx ${machine.versions.nginx}, DCMTK ${machine.versions.dcmtk}`);
 console.log(`note: ${machine.note}`);
+if ((machine.loadAverage[0] ?? 0) > machine.cores) {
+  console.log(`warning: load average ${machine.loadAverage.join(' ')} on ${machine.cores} cores: other work is running, wall times will be noisy (CPU per GiB and per association less so)`);
+}
+const { sidecarNodeArgs } = settings;
 
 const storeThroughput: StoreThroughputResult[] = [];
 if (settings.only.includes('store')) {
@@ -88,7 +97,7 @@ if (settings.only.includes('store')) {
     for (let i = 0; i < settings.objects; i++) files.push(await writeImage(join(dir, `image-${i}.dcm`), { rows: settings.rows, columns: settings.columns }));
     for (const maxPdu of settings.maxPdus) {
       console.log(`\nC-STORE throughput, max PDU ${maxPdu}`);
-      storeThroughput.push(await measureStoreThroughput({ files, maxPdu, repeats: settings.repeats, log }));
+      storeThroughput.push(await measureStoreThroughput({ files, maxPdu, repeats: settings.repeats, sidecarNodeArgs, log }));
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -98,19 +107,20 @@ if (settings.only.includes('store')) {
 let associationRate;
 if (settings.only.includes('rate')) {
   console.log('\nassociation rate');
-  associationRate = await measureAssociationRate({ seconds: settings.rateSeconds, warmupSeconds: settings.rateWarmupSeconds, repeats: settings.repeats, log });
+  associationRate = await measureAssociationRate({ seconds: settings.rateSeconds, warmupSeconds: settings.rateWarmupSeconds, repeats: settings.repeats, sidecarNodeArgs, log });
 }
 
 let idleMemory;
 if (settings.only.includes('memory')) {
   console.log(`\nsidecar memory with ${settings.idleAssociations} idle associations`);
-  idleMemory = await measureIdleMemory({ associations: settings.idleAssociations, repeats: Math.min(settings.repeats, 3), log });
+  idleMemory = await measureIdleMemory({ associations: settings.idleAssociations, repeats: Math.min(settings.repeats, 3), sidecarNodeArgs, log });
 }
 
 const partial = {
   startedAt: startedAt.toISOString(),
   durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
   machine,
+  loadAverageAtEnd: loadAverage(),
   settings,
   storeThroughput,
   ...(associationRate ? { associationRate } : {}),

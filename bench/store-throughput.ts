@@ -4,7 +4,7 @@
 // always land on the same one.
 import { memoryOf, cpuSecondsOf } from './process-usage.ts';
 import { associateAndRelease, associateRequest } from './association-client.ts';
-import { startPaths, stopPaths, PATH_NAMES, type Path, type PathName } from './paths.ts';
+import { DIRECT, SIDECAR, startPaths, stopPaths, type Path } from './paths.ts';
 import { startStoreSink } from './store-sink.ts';
 import { ratio, summarize, type Summary } from './statistics.ts';
 import { run } from '../test/harness/processes.ts';
@@ -16,7 +16,7 @@ export interface StoreThroughputPath {
   ratioToDirect: number;
   /** CPU seconds the proxy process used per GiB relayed (nginx: master + worker). */
   proxyCpuSecondsPerGiB?: Summary;
-  /** The proxy's resident-memory high-water mark after all runs (sidecar only). */
+  /** The proxy's resident-memory high-water mark after all runs (sidecars only). */
   proxyPeakRssMiB?: number;
 }
 
@@ -25,13 +25,15 @@ export interface StoreThroughputResult {
   objects: number;
   bytesPerAssociation: number;
   repeats: number;
-  paths: Record<PathName, StoreThroughputPath>;
+  /** By path name: direct, nginx, sidecar (and "sidecar <node args>"). */
+  paths: Record<string, StoreThroughputPath>;
 }
 
 export interface StoreThroughputOptions {
   files: readonly { path: string; bytes: number }[];
   maxPdu: number;
   repeats: number;
+  sidecarNodeArgs?: readonly string[];
   log: (line: string) => void;
 }
 
@@ -46,21 +48,21 @@ async function storeOnce(path: Path, files: readonly string[], maxPdu: number): 
 }
 
 export async function measureStoreThroughput(options: StoreThroughputOptions): Promise<StoreThroughputResult> {
-  const { files, maxPdu, repeats, log } = options;
+  const { files, maxPdu, repeats, sidecarNodeArgs, log } = options;
   const request = associateRequest(CALLED, 'BENCH');
   const ready = (port: number) => associateAndRelease(port, request, 5000);
   const sink = await startStoreSink({ maxPdu, aeTitle: CALLED, ready });
   let paths: Path[] = [];
   try {
-    paths = await startPaths({ upstreamPort: sink.port, calledAETitle: CALLED, ready });
+    paths = await startPaths({ upstreamPort: sink.port, calledAETitle: CALLED, ready, ...(sidecarNodeArgs ? { sidecarNodeArgs } : {}) });
     const filePaths = files.map((f) => f.path);
     const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
     for (const path of paths) {
       log(`  warm-up: ${path.name}`);
       await storeOnce(path, filePaths, maxPdu);
     }
-    const seconds = new Map<PathName, number[]>(PATH_NAMES.map((n) => [n, []]));
-    const cpuPerGiB = new Map<PathName, number[]>(PATH_NAMES.map((n) => [n, []]));
+    const seconds = new Map<string, number[]>(paths.map((p) => [p.name, []]));
+    const cpuPerGiB = new Map<string, number[]>(paths.map((p) => [p.name, []]));
     for (let round = 0; round < repeats; round++) {
       const order = paths.map((_, i) => paths[(i + round) % paths.length]!);
       for (const path of order) {
@@ -73,9 +75,9 @@ export async function measureStoreThroughput(options: StoreThroughputOptions): P
         log(`  round ${round + 1}/${repeats} ${path.name.padEnd(7)} ${(bytes / MIB / elapsed).toFixed(0)} MiB/s`);
       }
     }
-    const result = {} as Record<PathName, StoreThroughputPath>;
-    const throughputOf = (name: PathName) => summarize(seconds.get(name)!.map((s) => bytes / MIB / s));
-    const direct = throughputOf('direct');
+    const result: Record<string, StoreThroughputPath> = {};
+    const throughputOf = (name: string) => summarize(seconds.get(name)!.map((s) => bytes / MIB / s));
+    const direct = throughputOf(DIRECT);
     for (const path of paths) {
       const mibPerSecond = throughputOf(path.name);
       result[path.name] = {
@@ -83,7 +85,7 @@ export async function measureStoreThroughput(options: StoreThroughputOptions): P
         seconds: summarize(seconds.get(path.name)!),
         ratioToDirect: ratio(mibPerSecond, direct),
         ...(path.pid ? { proxyCpuSecondsPerGiB: summarize(cpuPerGiB.get(path.name)!) } : {}),
-        ...(path.name === 'sidecar' && path.pid ? { proxyPeakRssMiB: (await memoryOf(path.pid)).peakRssMiB } : {}),
+        ...(path.name.startsWith(SIDECAR) && path.pid ? { proxyPeakRssMiB: (await memoryOf(path.pid)).peakRssMiB } : {}),
       };
     }
     return { maxPdu, objects: files.length, bytesPerAssociation: bytes, repeats, paths: result };

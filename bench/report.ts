@@ -64,6 +64,8 @@ function table(header: string[], rows: string[][]): string {
 const fixed = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
 const range = (s: Summary, digits = 0) => `${fixed(s.min, digits)}-${fixed(s.max, digits)}`;
 const spread = (s: Summary) => `${fixed(s.spreadPercent)}%`;
+/** Every run in the order it ran: a trend (a sidecar slowing down run after run) shows here. */
+const runs = (s: Summary) => s.samples.map((v) => fixed(v)).join(' ');
 
 export function formatReport(results: BenchResults): string {
   const { machine } = results;
@@ -82,7 +84,7 @@ export function formatReport(results: BenchResults): string {
     );
     out.push(
       table(
-        ['path', 'MiB/s', 'min-max', 'spread', 'vs direct', 'proxy CPU s/GiB', 'proxy peak RSS MiB'],
+        ['path', 'MiB/s', 'min-max', 'spread', 'vs direct', 'proxy CPU s/GiB', 'proxy peak RSS MiB', 'runs in order'],
         Object.entries(store.paths).map(([name, p]) => [
           name,
           fixed(p.mibPerSecond.median),
@@ -91,6 +93,7 @@ export function formatReport(results: BenchResults): string {
           fixed(p.ratioToDirect, 3),
           p.proxyCpuSecondsPerGiB ? fixed(p.proxyCpuSecondsPerGiB.median, 2) : '',
           fixed(p.proxyPeakRssMiB),
+          runs(p.mibPerSecond),
         ]),
       ),
     );
@@ -102,7 +105,7 @@ export function formatReport(results: BenchResults): string {
     const nginx = rate.paths[NGINX]!.perSecond.median;
     out.push(
       table(
-        ['path', 'assoc/s', 'min-max', 'spread', 'vs direct', 'vs nginx', 'median us', 'proxy CPU us/assoc'],
+        ['path', 'assoc/s', 'min-max', 'spread', 'vs direct', 'vs nginx', 'median us', 'proxy CPU us/assoc', 'rounds in order'],
         Object.entries(rate.paths).map(([name, p]) => [
           name,
           fixed(p.perSecond.median),
@@ -112,6 +115,7 @@ export function formatReport(results: BenchResults): string {
           fixed(p.perSecond.median / nginx, 3),
           fixed(p.medianMicroseconds),
           p.proxyCpuMicroseconds ? fixed(p.proxyCpuMicroseconds.median) : '',
+          runs(p.perSecond),
         ]),
       ),
     );
@@ -122,7 +126,7 @@ export function formatReport(results: BenchResults): string {
     out.push(`Sidecar memory: ${memory.associations} established idle associations relayed to a Node acceptor, ${memory.repeats} rounds (VmRSS, MiB)`);
     out.push(
       table(
-        ['sidecar', 'started', `${memory.associations} open`, 'min-max', 'KiB/assoc', 'after release', 'peak (VmHWM)', `s to open ${memory.associations}`],
+        ['sidecar', 'started', `${memory.associations} open`, 'min-max', 'KiB/assoc', 'after release', 'peak (VmHWM)', `s to open ${memory.associations}`, 'open, rounds in order'],
         Object.entries(memory.sidecars).map(([name, m]) => [
           name,
           fixed(m.baselineRssMiB, 1),
@@ -132,6 +136,7 @@ export function formatReport(results: BenchResults): string {
           fixed(m.rssAfterReleaseMiB.median, 1),
           fixed(m.peakRssMiB, 1),
           fixed(m.secondsToOpen.median, 2),
+          m.rssMiB.samples.map((v) => fixed(v, 1)).join(' '),
         ]),
       ),
     );

@@ -82,6 +82,13 @@ const identity = z
         caFile: nonEmptyPath.optional(),
         startTLS: z.boolean().default(false),
         timeoutSeconds: positiveSeconds.default(5),
+        /** An attribute of the user's own entry (e.g. memberOf) whose values become the groups, read after the bind. */
+        groupsAttribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an LDAP attribute name, like memberOf').optional(),
+      })
+      .superRefine((ldap, ctx) => {
+        if (ldap.startTLS && ldap.url.startsWith('ldaps://')) {
+          ctx.addIssue({ code: 'custom', path: ['startTLS'], message: 'startTLS is for ldap:// URLs; an ldaps:// connection is TLS from the start' });
+        }
       })
       .optional(),
     jwt: z

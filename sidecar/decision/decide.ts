@@ -26,7 +26,13 @@ export interface ClientCertificate {
 export type IdentityOutcome =
   | { status: 'absent' }
   | { status: 'verified'; identityType: number; username: string; groups: readonly string[] }
-  | { status: 'failed'; identityType: number; why: string };
+  | {
+      status: 'failed';
+      identityType: number;
+      why: string;
+      /** The verifier could not reach what it needed (the directory, the JWKS URL): not the caller's fault, and may pass later. */
+      transient?: boolean;
+    };
 
 export interface ScreenInput {
   request: AssociateRequest;

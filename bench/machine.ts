@@ -1,7 +1,7 @@
 // What the figures were measured on: the programs' versions and the machine, recorded
 // next to the results because a ratio means little without them.
 import { cpus, totalmem, release, availableParallelism, loadavg } from 'node:os';
-import { run } from '../test/harness/processes.ts';
+import { execFile } from 'node:child_process';
 import { requireProgram } from '../test/harness/tools.ts';
 
 export interface Machine {
@@ -19,9 +19,16 @@ export function loadAverage(): number[] {
   return loadavg().map((l) => Math.round(l * 100) / 100);
 }
 
+/**
+ * The version a program prints. execFile with stdin closed: these programs exit at once,
+ * and writing to their stdin (as the harness's run() does) can then fail with EPIPE.
+ */
 async function versionLine(program: string, args: string[], pattern: RegExp): Promise<string> {
-  const result = await run(requireProgram(program), args, { timeoutMs: 10_000 });
-  return pattern.exec(result.output)?.[1] ?? `unknown (${result.output.trim().split('\n')[0]})`;
+  const output = await new Promise<string>((resolve) => {
+    const child = execFile(requireProgram(program), args, { timeout: 10_000 }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
+    child.stdin?.destroy();
+  });
+  return pattern.exec(output)?.[1] ?? `unknown (${output.trim().split('\n')[0]})`;
 }
 
 export async function describeMachine(): Promise<Machine> {

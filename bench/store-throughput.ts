@@ -7,7 +7,7 @@ import { associateAndRelease, associateRequest } from './association-client.ts';
 import { DIRECT, SIDECAR, startPaths, stopPaths, type Path } from './paths.ts';
 import { startStoreSink } from './store-sink.ts';
 import { ratio, summarize, type Summary } from './statistics.ts';
-import { run } from '../test/harness/processes.ts';
+import { spawn } from 'node:child_process';
 import { requireProgram } from '../test/harness/tools.ts';
 
 export interface StoreThroughputPath {
@@ -41,10 +41,18 @@ const CALLED = 'PACS';
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 
+/** One storescu association sending every file; stdin closed (it exits early when refused). */
 async function storeOnce(path: Path, files: readonly string[], maxPdu: number): Promise<void> {
   const args = ['--aetitle', 'BENCH', '--call', CALLED, '--max-pdu', String(maxPdu), '127.0.0.1', String(path.port), ...files];
-  const result = await run(requireProgram('storescu'), args, { timeoutMs: 600_000 });
-  if (result.code !== 0) throw new Error(`storescu via ${path.name} exited ${result.code}: ${result.output.slice(-2000)}`);
+  const child = spawn(requireProgram('storescu'), args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | string>((resolve) => {
+    child.on('error', (error) => resolve(`spawn error: ${error.message}`));
+    child.on('close', (exitCode, signal) => resolve(exitCode ?? signal ?? 'unknown'));
+  });
+  if (code !== 0) throw new Error(`storescu via ${path.name} exited ${code}: ${output.slice(-2000)}`);
 }
 
 export async function measureStoreThroughput(options: StoreThroughputOptions): Promise<StoreThroughputResult> {

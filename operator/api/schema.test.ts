@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { sidecarConfigSchema } from '../../sidecar/config/schema.ts';
+import { withDefaults } from './defaults.ts';
 import { invalidPolicies, validPolicies } from './fixtures.ts';
 import type { StructuralSchema } from './structural.ts';
 import { openAPIV3Schema, type DicomAccessPolicySpec } from './v1alpha1.ts';
@@ -100,6 +101,14 @@ test('a minimal policy gets the sidecar defaults', () => {
     networkPolicy: { enabled: true },
     log: { level: sidecar.log.level },
   });
+});
+
+test('withDefaults fills in what a JSON Schema validator fills in', () => {
+  for (const f of validPolicies) {
+    const policy = structuredClone(f.policy);
+    assert.ok(openapi(policy), f.name);
+    assert.equal(withDefaults(f.policy.spec), policy.spec, f.name);
+  }
 });
 
 test('jwt and ldap defaults are the sidecar\'s', () => {

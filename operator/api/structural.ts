@@ -58,8 +58,8 @@ type PresentNames<S, P, V extends SchemaView> = RequiredNames<S> | (V extends 's
 type Flatten<T> = { [K in keyof T]: T[K] } & {};
 
 type ObjectOf<S, P, V extends SchemaView> = Flatten<
-  { [K in keyof P as K extends PresentNames<S, P, V> ? K : never]: FromSchema<P[K], V> } & {
-    [K in keyof P as K extends PresentNames<S, P, V> ? never : K]?: FromSchema<P[K], V>;
+  { -readonly [K in keyof P as K extends PresentNames<S, P, V> ? K : never]: FromSchema<P[K], V> } & {
+    -readonly [K in keyof P as K extends PresentNames<S, P, V> ? never : K]?: FromSchema<P[K], V>;
   }
 >;
 

@@ -108,7 +108,7 @@ export const validPolicies: readonly PolicyFixture[] = [
       peers: [{ name: 'radiologists', aeTitles: ['*'], groups: ['radiology'], users: ['alice'] }],
       identity: {
         mode: 'Optional',
-        ldap: { url: 'ldaps://ldap.hospital.example.org:636', userDN: 'uid={username},ou=people,dc=example,dc=org', caSecretRef: { name: 'ldap-ca' } },
+        ldap: { url: 'ldaps://ldap.hospital.example.org:636', userDN: 'uid={username},ou=people,dc=example,dc=org', caSecretRef: { name: 'ldap-ca' }, groupsAttribute: 'memberOf' },
         jwt: { issuer: 'https://keycloak.example.org/realms/hospital', audiences: ['pacs'], jwksUrl: 'https://keycloak.example.org/realms/hospital/protocol/openid-connect/certs', algorithms: ['ES256'] },
       },
     }),
@@ -218,6 +218,7 @@ export const invalidPolicies: readonly InvalidPolicyFixture[] = [
   invalid('ldap-in-clear', 'ldap:// without startTLS sends passcodes in clear', { ...minimal, identity: { mode: 'Required', ldap: { url: 'ldap://ldap.example.org', userDN: 'uid={username}' } } }, 'spec.identity.ldap.url', /needs startTLS: true/, 'cel'),
   invalid('ldaps-with-starttls', 'ldaps is TLS already', { ...minimal, identity: { mode: 'Required', ldap: { url: 'ldaps://ldap.example.org', userDN: 'uid={username}', startTLS: true } } }, 'spec.identity.ldap.startTLS', /startTLS is for ldap:\/\/ URLs/, 'cel'),
   invalid('ldap-url-with-path', 'an LDAP URL is a host and port', { ...minimal, identity: { mode: 'Required', ldap: { url: 'ldaps://ldap.example.org/dc=example', userDN: 'uid={username}' } } }, 'spec.identity.ldap.url', /an ldap:\/\/ or ldaps:\/\/ URL/, 'cel'),
+  invalid('ldap-groups-attribute', 'an LDAP attribute name', { ...minimal, identity: { mode: 'Required', ldap: { url: 'ldaps://ldap.example.org', userDN: 'uid={username}', groupsAttribute: 'member of' } } }, 'spec.identity.ldap.groupsAttribute', /should match/, 'openapi'),
   invalid('ldap-dn-without-username', 'the DN template has {username}', { ...minimal, identity: { mode: 'Required', ldap: { url: 'ldaps://ldap.example.org', userDN: 'uid=alice' } } }, 'spec.identity.ldap.userDN', /must contain \{username\}/, 'cel'),
   invalid('secret-ref-without-name', 'a Secret reference names the Secret', { ...minimal, identity: { mode: 'Required', htpasswdSecretRef: { key: 'htpasswd' } } }, 'spec.identity.htpasswdSecretRef.name', /Required value/, 'openapi'),
   // TLS

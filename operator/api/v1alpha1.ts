@@ -224,6 +224,12 @@ const identity = {
         caSecretRef: secretKeyRef('CA certificate(s) for the LDAP server, PEM.', 'ca.crt'),
         startTLS: { type: 'boolean', default: ldapDefaults.startTLS },
         timeoutSeconds: seconds('How long a bind may take.', ldapDefaults.timeoutSeconds, 300),
+        groupsAttribute: {
+          type: 'string',
+          description: 'An attribute of the user\'s own entry (memberOf, say) whose values become the groups, read after the bind.',
+          maxLength: 128,
+          pattern: '^[A-Za-z][A-Za-z0-9-]*$',
+        },
       },
       'x-kubernetes-validations': [
         {

@@ -81,6 +81,7 @@ test('LDAP and a JWKS URL: the CA is a file, the URL stays a URL', () => {
     caFile: '/etc/dicom-guard/identity/ldap-ca.crt',
     startTLS: false,
     timeoutSeconds: 5,
+    groupsAttribute: 'memberOf',
   });
   assert.is(config.identity?.jwt?.jwksUrl, 'https://keycloak.example.org/realms/hospital/protocol/openid-connect/certs');
   assert.is(config.identity?.jwt?.jwksFile, undefined);

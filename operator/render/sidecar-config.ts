@@ -84,6 +84,7 @@ export function renderSidecarConfig(policy: Policy, peerPods: PeerPods, settings
               ...(ldap.caSecretRef ? { caFile: identityFile('ldapCA') } : {}),
               startTLS: ldap.startTLS,
               timeoutSeconds: ldap.timeoutSeconds,
+              ...(ldap.groupsAttribute ? { groupsAttribute: ldap.groupsAttribute } : {}),
             },
           }
         : {}),

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-apt_packages=(dcmtk orthanc nginx libnginx-mod-stream slapd ldap-utils openssl python3-venv)
+apt_packages=(dcmtk orthanc nginx libnginx-mod-stream slapd ldap-utils openssl python3-venv apache2-utils)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -276,10 +276,15 @@ test('material that cannot be used is refused at construction, naming the file a
   refused(build(ldap, { ldapCA: '# CA\n\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }), /^identity\.ldap\.caFile \/ca\.crt line 3: certificate 1 does not parse/);
 });
 
-test('plain ldap:// without StartTLS is a warning; ldaps:// with startTLS is a config error', () => {
+test('plain ldap:// without StartTLS and a plain http:// jwksUrl are warnings; ldaps:// with startTLS is a config error', () => {
   const { logger, records } = capturedLogger();
   createIdentityVerifier(identityConfig({ mode: 'Required', ldap: { url: 'ldap://ldap.example.org', userDN: 'uid={username},dc=x' } }), {}, logger).close();
   assert.ok(records().some((r) => r.level === 'warn' && String(r.msg).includes('passcodes cross the network unencrypted')));
+  createIdentityVerifier(identityConfig({ mode: 'Required', jwt: { issuer: 'i', audiences: ['a'], jwksUrl: 'http://idp.example.org/certs' } }), {}, logger).close();
+  assert.ok(records().some((r) => r.level === 'warn' && String(r.msg).includes('is plain http://')));
+  const before = records().length;
+  createIdentityVerifier(identityConfig({ mode: 'Required', jwt: { issuer: 'i', audiences: ['a'], jwksUrl: 'https://idp.example.org/certs' } }), {}, logger).close();
+  assert.is(records().length, before, 'https:// is not warned about');
   const result = sidecarConfigSchema.safeParse({
     apiVersion: 'dicomguard.io/v1alpha1',
     kind: 'SidecarConfig',

@@ -129,7 +129,9 @@ class ConfiguredVerifier implements IdentityVerifier {
         if (material.jwks === undefined) throw new IdentityMaterialError(`identity.jwt.jwksFile ${config.jwt.jwksFile}: its contents were not provided`);
         keys = localKeySource(parseKeySet(material.jwks, `identity.jwt.jwksFile ${config.jwt.jwksFile}`));
       } else {
-        keys = new RemoteKeySet(new URL(config.jwt.jwksUrl!), logger, options.remoteKeySet);
+        const url = new URL(config.jwt.jwksUrl!);
+        if (url.protocol === 'http:') logger.warn({ jwksUrl: url.href }, `identity.jwt.jwksUrl ${url.href} is plain http://: whoever can alter the traffic can make the proxy trust their own keys`);
+        keys = new RemoteKeySet(url, logger, options.remoteKeySet);
       }
       this.jwt = new JwtVerifier(config.jwt, keys);
     }

@@ -2,6 +2,7 @@
 // written here, the mdb backend, suffix dc=example,dc=org, ldap:// and ldaps:// on free
 // loopback ports with a certificate made by openssl at test time, users added with
 // ldapadd ({SSHA} passwords from slappasswd), the memberof overlay for group membership.
+import { rmSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -111,9 +112,17 @@ async function prepare(dir: string): Promise<{ caPem: string; otherCaPem: string
   return { caPem: await readFile(join(dir, 'ca.crt'), 'utf8'), otherCaPem: await readFile(join(dir, 'other-ca.crt'), 'utf8') };
 }
 
+// A test that dies before stop() (an uncaught error, Ctrl-C) still leaves no directory behind;
+// processes.ts kills slapd itself.
+const directories = new Set<string>();
+process.once('exit', () => {
+  for (const dir of directories) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function startSlapd(options: { users: readonly SlapdUser[]; groups?: readonly SlapdGroup[]; organizationalUnits?: readonly string[] }): Promise<Slapd> {
   const slapd = requireProgram('/usr/sbin/slapd');
   const dir = await mkdtemp(join(tmpdir(), 'dg-slapd-'));
+  directories.add(dir);
   let pems;
   try {
     pems = await prepare(dir);
@@ -137,6 +146,7 @@ export async function startSlapd(options: { users: readonly SlapdUser[]; groups?
     }
     await proc.stop('SIGTERM', 5000);
     await rm(dir, { recursive: true, force: true });
+    directories.delete(dir);
   };
   try {
     for (const port of [ldapPort, ldapsPort]) {

@@ -3,8 +3,10 @@
 //   dicom-guard check-config FILE         validate a SidecarConfig and exit
 //   dicom-guard operator [options]        the Kubernetes operator (and its webhook)
 import { parseArgs } from 'node:util';
-import { ConfigError, parseSidecarConfig } from '../sidecar/config/load.ts';
-import { Sidecar, readConfigText } from '../sidecar/proxy/sidecar.ts';
+import { ConfigError } from '../sidecar/config/load.ts';
+import { Sidecar } from '../sidecar/proxy/sidecar.ts';
+import { loadGeneration } from '../sidecar/proxy/generation.ts';
+import { createLogger } from '../sidecar/log.ts';
 
 const USAGE = `usage:
   dicom-guard sidecar --config FILE    run the DICOM access-control proxy
@@ -36,8 +38,11 @@ async function checkConfig(args: string[]): Promise<number> {
     console.error(`dicom-guard check-config: a FILE is required\n${USAGE}`);
     return 2;
   }
-  const config = parseSidecarConfig(await readConfigText(path), path);
-  console.log(`${path}: valid SidecarConfig (${config.peers.length} peer(s), called AE titles ${config.calledAETitles.join(', ')})`);
+  // The same loading the sidecar does at start: the config, the files it names, TLS keys.
+  const generation = await loadGeneration(path, createLogger('check-config', 'warn'));
+  generation.verifier?.close();
+  const config = generation.policy.config;
+  console.log(`${path}: valid SidecarConfig (${config.peers.length} peer(s), called AE titles ${config.calledAETitles.join(', ')}, TLS ${config.tls.mode}, identity ${config.identity.mode})`);
   return 0;
 }
 

@@ -152,7 +152,12 @@ export function admit(candidates: readonly Peer[], input: AdmitInput, policy: Po
   const calling = printableAETitle(request.callingAETitle);
 
   if (mode !== 'Disabled') {
-    if (identity.status === 'failed') return reject(Reject.IdentityRejected, identity.why, candidates[0]?.name);
+    if (identity.status === 'failed') {
+      // A directory or key set we cannot reach is our outage, not a wrong passcode: the
+      // caller may retry, and it does not count toward limits.failedAttempts.
+      if (identity.transient) return reject(Reject.TemporaryCongestion, identity.why, candidates[0]?.name);
+      return reject(Reject.IdentityRejected, identity.why, candidates[0]?.name);
+    }
     if (identity.status === 'absent' && mode === 'Required') {
       return reject(Reject.IdentityRejected, `identity.mode is Required and ${calling} sent no user identity`, candidates[0]?.name);
     }

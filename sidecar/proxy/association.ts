@@ -6,34 +6,32 @@
 //   - every way out (reject, abort, release, close, reset, timeout, shutdown) ends in
 //     exactly one audit record.
 import { connect, type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { admit, screen, type Acceptance, type ClientCertificate, type Decision, type IdentityOutcome } from '../decision/decide.ts';
-import { mayConnect, type Policy } from '../decision/policy.ts';
+import { mayConnect } from '../decision/policy.ts';
 import { Reject, type RejectCode } from '../decision/reject.ts';
 import type { Address } from '../decision/address.ts';
 import { PduError } from '../wire/errors.ts';
 import { readPdu, pduName } from '../wire/reader.ts';
 import { abort as abortPdu, associateReject, writePdu } from '../wire/writer.ts';
-import { AbortReason, AbortSource, PduType, type AssociateAccept, type AssociateRequest, type PduTypeCode } from '../wire/pdu.ts';
+import { AbortReason, AbortSource, PduType, type AssociateAccept, type AssociateRequest, type PduTypeCode, type UserIdentityRequest } from '../wire/pdu.ts';
 import type { SidecarMetrics } from '../admin/metrics.ts';
 import { readOnePdu } from './read-pdu.ts';
 import { Relay } from './relay.ts';
 import { acceptForClient, requestForUpstream } from './rewrite.ts';
 import type { FailedAttempts } from './failed-attempts.ts';
 import type { ActiveAssociations } from './active-associations.ts';
-
-/** Verifies a user identity sub-item (identity/); absent when identity is not configured. */
-export type IdentityVerification = (request: AssociateRequest, policy: Policy) => Promise<IdentityOutcome>;
+import type { Generation } from './generation.ts';
+import { establishTransport } from '../tls/handshake.ts';
 
 export interface AssociationEnvironment {
   readonly connectionId: string;
-  readonly policy: Policy;
+  /** The config generation this association lives by, to its end. */
+  readonly generation: Generation;
   readonly logger: Logger;
   readonly metrics: SidecarMetrics;
   readonly active: ActiveAssociations;
   readonly failedAttempts: FailedAttempts;
-  readonly verifyIdentity: IdentityVerification;
   /** Aborted when the sidecar shuts down and the grace period is over. */
   readonly shutdown: AbortSignal;
 }
@@ -74,7 +72,8 @@ export interface AuditRecord {
 }
 
 export class Association {
-  private readonly client: Socket;
+  /** The caller's transport: the TCP socket, or the TLS socket over it once the handshake is done. */
+  private client: Socket;
   private readonly env: AssociationEnvironment;
   private readonly started = process.hrtime.bigint();
   private readonly record: AuditRecord;
@@ -83,6 +82,11 @@ export class Association {
   private toUpstream: Relay | undefined;
   private toClient: Relay | undefined;
   private ending: Ending | undefined;
+  /**
+   * False while run() is still deciding: socket closes are then noticed by the step in
+   * progress (which names the ending); afterwards a close finishes the association.
+   */
+  private settled = false;
   private finished = false;
   private done!: () => void;
   /** Resolves once both sockets are closed and the audit record is written. */
@@ -109,26 +113,24 @@ export class Association {
   }
 
   /** Drives the connection to its end. Never throws. */
-  async run(source: Address | undefined, tlsInfo?: { socket: TLSSocket; clientCertificate?: ClientCertificate }): Promise<void> {
+  async run(source: Address | undefined): Promise<void> {
     try {
-      await this.runUnguarded(source, tlsInfo);
+      await this.runUnguarded(source);
     } catch (error) {
       this.env.logger.error({ connectionId: this.env.connectionId, err: error }, 'association failed unexpectedly; aborting it');
       this.terminate('aborted-protocol-error', AbortReason.NotSpecified);
+    } finally {
+      this.settle(); // every path has named its ending by now
     }
   }
 
-  private async runUnguarded(source: Address | undefined, tlsInfo?: { socket: TLSSocket; clientCertificate?: ClientCertificate }): Promise<void> {
-    const { policy, metrics, logger } = this.env;
+  private async runUnguarded(source: Address | undefined): Promise<void> {
+    const { generation, metrics, logger } = this.env;
+    const { policy } = generation;
     const limits = policy.config.limits;
     const sourceText = source?.toString() ?? this.record.source.address;
     this.record.source.address = sourceText;
     this.client.once('close', () => this.maybeFinish());
-
-    if (tlsInfo) {
-      this.record.tls = { version: tlsInfo.socket.getProtocol() };
-      if (tlsInfo.clientCertificate) this.record.tls.clientCertificateSubject = tlsInfo.clientCertificate.subject;
-    }
 
     if (!source || !mayConnect(policy, source)) {
       metrics.connectionsClosed.inc({ reason: 'address-not-allowed' });
@@ -136,8 +138,26 @@ export class Association {
       return this.close('address-not-allowed');
     }
 
-    // ARTIM runs from accept until the whole A-ASSOCIATE-RQ is in (PS3.8 9.1.4).
-    const read = await readOnePdu(this.client, limits.maxAssociateRequestBytes, limits.associationRequestTimeoutSeconds * 1000, this.env.shutdown);
+    // ARTIM runs from accept until the whole A-ASSOCIATE-RQ is in (PS3.8 9.1.4): the TLS
+    // handshake, when there is one, spends from the same budget.
+    const artimEnds = Date.now() + limits.associationRequestTimeoutSeconds * 1000;
+    const transport = await establishTransport(this.client, generation.tls, artimEnds - Date.now());
+    let clientCertificate: ClientCertificate | undefined;
+    if (transport.kind === 'failed') {
+      metrics.connectionsClosed.inc({ reason: transport.timedOut ? 'artim-timeout' : 'tls-failed' });
+      this.record.why = transport.why;
+      return this.close(transport.timedOut ? 'artim-timeout' : 'tls-failed');
+    }
+    if (transport.kind === 'tls') {
+      this.client = transport.socket;
+      this.client.on('error', (error) => logger.debug({ connectionId: this.env.connectionId, err: error.message }, 'client TLS error'));
+      this.client.once('close', () => this.maybeFinish());
+      clientCertificate = transport.clientCertificate;
+      this.record.tls = { version: transport.version };
+      if (clientCertificate) this.record.tls.clientCertificateSubject = clientCertificate.subject;
+    }
+
+    const read = await readOnePdu(this.client, limits.maxAssociateRequestBytes, Math.max(1, artimEnds - Date.now()), this.env.shutdown);
     switch (read.kind) {
       case 'timeout':
         metrics.connectionsClosed.inc({ reason: 'artim-timeout' });
@@ -168,22 +188,22 @@ export class Association {
     this.record.callingAETitle = request.callingAETitle;
 
     const screened = screen(
-      { request, source, sourceText, clientCertificate: tlsInfo?.clientCertificate, sourceBlocked: this.env.failedAttempts.isBlocked(sourceText) },
+      { request, source, sourceText, clientCertificate, sourceBlocked: this.env.failedAttempts.isBlocked(sourceText) },
       policy,
     );
     let decision: Decision;
     if (screened.verdict === 'reject') {
       decision = screened;
     } else {
-      const identity: IdentityOutcome =
-        policy.config.identity.mode !== 'Disabled' && request.userInformation.userIdentity ? await this.env.verifyIdentity(request, policy) : { status: 'absent' };
+      const offered = request.userInformation.userIdentity;
+      const identity: IdentityOutcome = generation.verifier && offered ? await this.verifyIdentity(offered) : { status: 'absent' };
       if (identity.status === 'verified') {
         this.record.user = identity.username;
         this.record.identityType = identity.identityType;
       } else if (identity.status === 'failed') {
         this.record.identityType = identity.identityType;
       }
-      if (this.ending) return; // the caller went away or shutdown came while verifying
+      if (this.client.destroyed) return this.close('client-closed'); // the caller left while we verified
       // No await between admit() and reserving the slot: the limits it checked still hold.
       decision = admit(screened.candidates, { request, identity, activeAssociations: this.env.active.total, activeAssociationsOfPeer: (p) => this.env.active.of(p) }, policy);
       if (decision.verdict === 'accept') this.releaseSlot = this.env.active.reserve(decision.peer.name);
@@ -204,8 +224,24 @@ export class Association {
     await this.relayAssociation(request, decision, read.rest);
   }
 
+  /** Verify the identity sub-item; abandoned when the caller leaves or the sidecar shuts down. */
+  private async verifyIdentity(offered: UserIdentityRequest): Promise<IdentityOutcome> {
+    const verifier = this.env.generation.verifier!;
+    const gone = new AbortController();
+    const onGone = () => gone.abort();
+    this.client.once('close', onGone);
+    this.env.shutdown.addEventListener('abort', onGone, { once: true });
+    try {
+      return await verifier.verify(offered, { connectionId: this.env.connectionId, signal: gone.signal });
+    } finally {
+      this.client.off('close', onGone);
+      this.env.shutdown.removeEventListener('abort', onGone);
+    }
+  }
+
   private async relayAssociation(request: AssociateRequest, acceptance: Acceptance, pending: Buffer): Promise<void> {
-    const { policy, metrics } = this.env;
+    const { metrics } = this.env;
+    const { policy } = this.env.generation;
     const target = policy.config.upstream;
     const limits = policy.config.limits;
     const peer = acceptance.peer.name;
@@ -224,6 +260,11 @@ export class Association {
       this.record.decision = 'aborted';
       return this.terminate(answer.kind === 'cancelled' ? 'shutdown' : 'upstream-closed', AbortReason.NotSpecified);
     }
+    if (this.client.destroyed) {
+      this.record.decision = 'aborted';
+      this.record.why = 'the caller left before the upstream answered';
+      return this.terminate('client-reset', AbortReason.NotSpecified);
+    }
     let accept: AssociateAccept;
     try {
       const pdu = readPdu(answer.bytes, limits.maxAssociateRequestBytes)!.pdu;
@@ -237,7 +278,7 @@ export class Association {
         this.closeSoon(this.client);
         upstream.end();
         this.ending = 'rejected-by-upstream';
-        return;
+        return this.settle();
       }
       if (pdu.type !== PduType.AssociateAccept) {
         throw new PduError(`upstream answered the A-ASSOCIATE-RQ with ${pduName(pdu.type)}`, 0, AbortReason.UnexpectedPdu);
@@ -283,8 +324,13 @@ export class Association {
     });
     this.toClient.start(answer.rest);
     this.toUpstream.start(pending);
-    this.env.shutdown.addEventListener('abort', () => this.terminate('shutdown', AbortReason.NotSpecified), { once: true });
+    // Removed when the association ends: the shutdown signal lives as long as the process,
+    // and a listener left on it would keep every association ever relayed in memory.
+    const onShutdown = () => this.terminate('shutdown', AbortReason.NotSpecified);
+    this.env.shutdown.addEventListener('abort', onShutdown, { once: true });
+    void this.closed.then(() => this.env.shutdown.removeEventListener('abort', onShutdown));
     if (this.env.shutdown.aborted) this.terminate('shutdown', AbortReason.NotSpecified);
+    this.settle();
   }
 
   private releaseRequested = false;
@@ -356,6 +402,7 @@ export class Association {
     // PS3.8 9.2 AE-8: send A-ASSOCIATE-RJ, then the requestor closes; ARTIM bounds the wait.
     this.client.end(associateReject(code.result, code.source, code.reason));
     this.closeSoon(this.client);
+    this.settle();
   }
 
   private protocolError(error: PduError, what: string, sourceText: string): void {
@@ -367,6 +414,7 @@ export class Association {
     // PS3.8 9.2 AA-8: A-ABORT with the service-provider source and the reason, then close.
     this.client.end(abortPdu(AbortSource.ServiceProvider, error.abortReason));
     this.closeSoon(this.client);
+    this.settle();
   }
 
   /**
@@ -391,11 +439,17 @@ export class Association {
       else socket.destroy();
       this.closeSoon(socket);
     }
+    this.settle();
   }
 
   private close(ending: Ending): void {
     this.ending = ending;
     this.client.destroy();
+    this.settle();
+  }
+
+  private settle(): void {
+    this.settled = true;
     this.maybeFinish();
   }
 
@@ -404,13 +458,13 @@ export class Association {
    * the transport; ARTIM bounds how long we wait for it (PS3.8 9.2, actions AA-1, AE-8).
    */
   private closeSoon(socket: Socket): void {
-    const timer = setTimeout(() => socket.destroy(), this.env.policy.config.limits.associationRequestTimeoutSeconds * 1000);
+    const timer = setTimeout(() => socket.destroy(), this.env.generation.policy.config.limits.associationRequestTimeoutSeconds * 1000);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
   }
 
   private maybeFinish(): void {
-    if (this.finished) return;
+    if (this.finished || !this.settled) return;
     if (!this.client.destroyed && !this.client.closed) return;
     if (this.upstream && !this.upstream.closed) {
       // The caller is gone; the PACS side must not linger half-open.

@@ -1,21 +1,20 @@
-// The sidecar process: the DICOM listener, the current policy (swapped whole on a
-// reload; open associations keep the one they started with), the admin server, and
-// an orderly shutdown.
+// The sidecar process: the DICOM listener, the current generation (policy, TLS context,
+// identity verifier; swapped whole on a reload, open associations keep the one they
+// started with), the admin server, and an orderly shutdown.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
-import { ConfigError, parseSidecarConfig } from '../config/load.ts';
+import { ConfigError } from '../config/load.ts';
 import type { SidecarConfig } from '../config/schema.ts';
 import { watchFiles, type FileWatch } from '../config/watch.ts';
-import { compilePolicy, type Policy } from '../decision/policy.ts';
 import { parseSourceAddress } from '../decision/address.ts';
 import { createSidecarMetrics, type SidecarMetrics } from '../admin/metrics.ts';
 import { startAdminServer } from '../admin/server.ts';
 import { createLogger } from '../log.ts';
-import { Association, type IdentityVerification } from './association.ts';
+import { Association } from './association.ts';
+import { loadGeneration, type Generation } from './generation.ts';
 import { ActiveAssociations } from './active-associations.ts';
 import { FailedAttempts } from './failed-attempts.ts';
 import { listen } from './listen.ts';
@@ -28,23 +27,15 @@ export interface SidecarOptions {
   pollSeconds?: number;
 }
 
-/** The config file's text; a ConfigError when it cannot be read. */
-export async function readConfigText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(path, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
-  }
-}
-
 export class Sidecar {
   readonly metrics: SidecarMetrics;
   readonly logger: Logger;
-  private policy: Policy;
+  private generation: Generation;
   private readonly options: SidecarOptions;
   private readonly server: Server;
   private admin: HttpServer | undefined;
   private watch: FileWatch | undefined;
+  private watchedFiles = '';
   private readonly active = new ActiveAssociations();
   private readonly failedAttempts: FailedAttempts;
   private readonly associations = new Set<Association>();
@@ -53,32 +44,32 @@ export class Sidecar {
   private nextId = 1;
   private listening = false;
   private stopping: Promise<void> | undefined;
-  private lastConfigText: string;
+  /** The fingerprint of the last file set that was refused, so a broken file is reported once. */
+  private refusedFingerprint: string | undefined;
 
-  private constructor(options: SidecarOptions, config: SidecarConfig, configText: string, logger: Logger) {
+  private constructor(options: SidecarOptions, generation: Generation, logger: Logger) {
     this.options = options;
     this.logger = logger;
-    this.policy = compilePolicy(config);
-    this.lastConfigText = configText;
+    this.generation = generation;
     this.metrics = createSidecarMetrics();
-    this.failedAttempts = new FailedAttempts(config.limits.failedAttempts);
-    // pauseOnConnect: not one byte is read before the source address was checked.
+    this.failedAttempts = new FailedAttempts(this.config.limits.failedAttempts);
+    // pauseOnConnect: not one byte is read (not even a TLS handshake) before the source address was checked.
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket));
     this.server.on('error', (error) => this.logger.error({ err: error }, 'DICOM listener error'));
   }
 
-  /** Load the config (a ConfigError names the field), listen, serve the admin endpoints, watch for changes. */
+  /** Load the config and its files (a ConfigError names the field), listen, serve the admin endpoints, watch for changes. */
   static async start(options: SidecarOptions): Promise<Sidecar> {
-    const text = await readConfigText(options.configPath);
-    const config = parseSidecarConfig(text, options.configPath);
-    const logger = options.logger ?? createLogger('sidecar', config.log.level);
-    const sidecar = new Sidecar(options, config, text, logger);
+    const bootLogger = options.logger ?? createLogger('sidecar');
+    const generation = await loadGeneration(options.configPath, bootLogger);
+    const logger = options.logger ?? createLogger('sidecar', generation.policy.config.log.level);
+    const sidecar = new Sidecar(options, generation, logger);
     await sidecar.listen();
     return sidecar;
   }
 
   get config(): SidecarConfig {
-    return this.policy.config;
+    return this.generation.policy.config;
   }
 
   /** The port the DICOM listener is bound to (useful with port 0 in tests). */
@@ -97,47 +88,73 @@ export class Sidecar {
   }
 
   private async listen(): Promise<void> {
-    const { listen: where, admin } = this.policy.config;
+    const { listen: where, admin } = this.config;
     await listen(this.server, where.host, where.port);
     this.listening = true;
     this.admin = await startAdminServer({ host: admin.host, port: admin.port, registry: this.metrics.registry, ready: () => this.listening && !this.stopping });
-    this.watch = watchFiles([this.options.configPath], () => void this.reload(), { pollMs: (this.options.pollSeconds ?? 2) * 1000 });
+    this.watchGenerationFiles();
+    const tls = this.generation.tls;
     this.logger.info(
-      { listen: `${where.host}:${this.port}`, upstream: `${this.config.upstream.host}:${this.config.upstream.port}`, admin: `${admin.host}:${this.adminPort}`, peers: this.config.peers.map((p) => p.name) },
+      {
+        listen: `${where.host}:${this.port}`,
+        upstream: `${this.config.upstream.host}:${this.config.upstream.port}`,
+        admin: `${admin.host}:${this.adminPort}`,
+        peers: this.config.peers.map((p) => p.name),
+        tls: tls ? { mode: tls.mode, clientCertificates: tls.clientCertificates, certificate: tls.certificate } : 'Disabled',
+        identity: this.config.identity.mode,
+      },
       `dicom-guard sidecar listening on port ${this.port} for ${this.config.calledAETitles.join(', ')}`,
     );
   }
 
+  /** Watch the config file and every file it names; the set changes with the config. */
+  private watchGenerationFiles(): void {
+    const files = this.generation.files;
+    if (files.join('\0') === this.watchedFiles) return;
+    this.watch?.close();
+    this.watchedFiles = files.join('\0');
+    this.watch = watchFiles(files, () => void this.reload(), { pollMs: (this.options.pollSeconds ?? 2) * 1000 });
+  }
+
   /**
-   * Re-read the config file. A valid config applies to new associations (open ones
-   * finish on theirs); an invalid one is refused with its reasons and the last good
-   * config stays. Returns whether a new config was applied.
+   * Rebuild the generation from the files. A valid one applies to new associations (open
+   * ones finish on theirs); an invalid one is refused with its reasons and the last good
+   * generation stays. Returns whether a new generation was applied.
    */
   async reload(): Promise<boolean> {
-    let text: string | undefined;
-    let config: SidecarConfig;
+    let next: Generation;
     try {
-      text = await readConfigText(this.options.configPath);
-      if (text === this.lastConfigText) return false;
-      config = parseSidecarConfig(text, this.options.configPath);
+      next = await loadGeneration(this.options.configPath, this.logger);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      if (text !== undefined) this.lastConfigText = text; // report a broken file once, not on every poll
+      const fingerprint = error.problems.join('\n');
+      if (fingerprint === this.refusedFingerprint) return false; // already reported
+      this.refusedFingerprint = fingerprint;
       this.metrics.configReloads.inc({ result: 'failure' });
       this.logger.error({ path: this.options.configPath, problems: error.problems }, `config reload refused, keeping the last good config: ${error.problems.join('; ')}`);
       return false;
     }
-    const previous = this.policy.config;
-    const needsRestart = (['listen', 'admin'] as const).filter((key) => JSON.stringify(previous[key]) !== JSON.stringify(config[key]));
+    this.refusedFingerprint = undefined;
+    if (next.fingerprint === this.generation.fingerprint) {
+      next.verifier?.close();
+      return false;
+    }
+    const previous = this.generation;
+    const needsRestart = (['listen', 'admin'] as const).filter((key) => JSON.stringify(previous.policy.config[key]) !== JSON.stringify(next.policy.config[key]));
     if (needsRestart.length) {
       this.logger.warn({ fields: needsRestart }, `${needsRestart.join(' and ')} changed; they take effect after a restart, everything else applies now`);
     }
-    this.lastConfigText = text;
-    this.policy = compilePolicy(config);
-    this.failedAttempts.setLimits(config.limits.failedAttempts);
-    this.logger.level = config.log.level;
+    this.generation = next;
+    this.watchGenerationFiles();
+    this.failedAttempts.setLimits(next.policy.config.limits.failedAttempts);
+    this.logger.level = next.policy.config.log.level;
     this.metrics.configReloads.inc({ result: 'success' });
-    this.logger.info({ path: this.options.configPath, peers: config.peers.map((p) => p.name) }, 'config reloaded; new associations use it');
+    // Verifications already under way hold the previous verifier; give them time to finish.
+    if (previous.verifier && previous.verifier !== next.verifier) setTimeout(() => previous.verifier?.close(), 120_000).unref();
+    this.logger.info(
+      { path: this.options.configPath, peers: next.policy.config.peers.map((p) => p.name), certificate: next.tls?.certificate },
+      'config reloaded; new associations use it',
+    );
     return true;
   }
 
@@ -148,12 +165,11 @@ export class Sidecar {
     }
     const association = new Association(socket, {
       connectionId: `${this.idPrefix}-${this.nextId++}`,
-      policy: this.policy,
+      generation: this.generation,
       logger: this.logger,
       metrics: this.metrics,
       active: this.active,
       failedAttempts: this.failedAttempts,
-      verifyIdentity: this.verifyIdentity,
       shutdown: this.shutdown.signal,
     });
     this.associations.add(association);
@@ -161,13 +177,11 @@ export class Sidecar {
     void association.run(parseSourceAddress(socket.remoteAddress));
   }
 
-  private readonly verifyIdentity: IdentityVerification = async () => ({ status: 'failed', identityType: 0, why: 'user identity verification is not configured' });
-
   /**
    * SIGTERM: stop accepting, let open associations finish for up to
    * limits.shutdownGraceSeconds, then A-ABORT the rest.
    */
-  stop(graceSeconds = this.policy.config.limits.shutdownGraceSeconds): Promise<void> {
+  stop(graceSeconds = this.config.limits.shutdownGraceSeconds): Promise<void> {
     this.stopping ??= (async () => {
       this.watch?.close();
       const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -188,6 +202,7 @@ export class Sidecar {
         await once(this.admin, 'close').catch(() => undefined);
       }
       this.listening = false;
+      this.generation.verifier?.close();
       this.logger.info('dicom-guard sidecar stopped');
       this.logger.flush();
     })();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
 import { requireProgram } from './tools.ts';
-import { start, waitFor, type Running } from './processes.ts';
+import { GaveUp, start, waitFor, type Running } from './processes.ts';
 
 export interface Orthanc {
   dicomPort: number;
@@ -57,7 +57,7 @@ export async function startOrthanc(options: { aeTitle?: string; extra?: Record<s
   };
   try {
     await waitFor('Orthanc REST API', async () => {
-      if (proc.child.exitCode !== null) throw new Error(`Orthanc exited: ${proc.output().slice(-2000)}`);
+      if (proc.child.exitCode !== null) throw new GaveUp(`Orthanc exited: ${proc.output().slice(-2000)}`);
       return (await rest('/system')) as object;
     }, 30_000, 100);
   } catch (error) {

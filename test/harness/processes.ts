@@ -102,6 +102,8 @@ export async function run(command: string, args: readonly string[], options: Spa
     stderr += c.toString();
     output += c.toString();
   });
+  // A program may exit without reading its input; that EPIPE is not the test's concern.
+  child.stdin!.on('error', () => undefined);
   child.stdin!.end(options.input ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
   const code = await new Promise<number | string>((resolve) => {
@@ -115,6 +117,9 @@ export async function run(command: string, args: readonly string[], options: Spa
   return { code, stdout, stderr, output };
 }
 
+/** Thrown by a `waitFor` check to stop waiting at once: what it waits for cannot happen any more. */
+export class GaveUp extends Error {}
+
 /** Poll until `check` returns a value (not undefined/false) or the time is up. */
 export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -124,6 +129,7 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
       const value = await check();
       if (value !== undefined && value !== false) return value;
     } catch (error) {
+      if (error instanceof GaveUp) throw error;
       lastError = error;
     }
     await new Promise((r) => setTimeout(r, intervalMs));

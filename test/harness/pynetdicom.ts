@@ -18,6 +18,7 @@ export interface ScuOptions {
   primaryFile?: string;
   positiveResponse?: boolean;
   timeoutSeconds?: number;
+  tls?: { ca: string; cert?: string; key?: string; serverName?: string };
 }
 
 export type ScuAnswer = Record<string, unknown> & { event: string };
@@ -44,6 +45,10 @@ export function startScu(port: number, options: ScuOptions = {}, host = '127.0.0
   if (options.primaryFile) args.push('--primary-file', options.primaryFile);
   if (options.positiveResponse) args.push('--positive-response');
   if (options.timeoutSeconds) args.push('--timeout', String(options.timeoutSeconds));
+  if (options.tls) {
+    args.push('--tls-ca', options.tls.ca, '--tls-server-name', options.tls.serverName ?? 'localhost');
+    if (options.tls.cert) args.push('--tls-cert', options.tls.cert, '--tls-key', options.tls.key ?? '');
+  }
   const proc = start('pynetdicom', PYTHON, args, { stdin: 'pipe' });
   const child = proc.child;
   const stdin = child.stdin;

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import type { SidecarConfigInput } from '../../sidecar/config/schema.ts';
 import type { AuditRecord } from '../../sidecar/proxy/association.ts';
 import { freePort } from './ports.ts';
-import { start, waitFor, type Running } from './processes.ts';
+import { GaveUp, start, waitFor, type Running } from './processes.ts';
 import { CLI, NODE } from './tools.ts';
 
 export type LogRecord = Record<string, unknown> & { level: string; msg: string };
@@ -65,7 +65,7 @@ export async function startSidecar(partial: PartialConfig): Promise<SidecarProce
   await waitFor(
     'sidecar /readyz',
     async () => {
-      if (proc.child.exitCode !== null) throw new Error(`sidecar exited ${proc.child.exitCode}: ${proc.output()}`);
+      if (proc.child.exitCode !== null) throw new GaveUp(`sidecar exited ${proc.child.exitCode}: ${proc.output()}`);
       const response = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
       return response.ok;
     },

@@ -8,7 +8,9 @@ Reads commands on stdin, one per line, and answers each with one JSON line on st
 so a test can hold an association open while it changes the world around it.
 """
 import argparse
+import hashlib
 import json
+import ssl
 import sys
 
 from pydicom import dcmread
@@ -38,6 +40,10 @@ def main():
     parser.add_argument("--primary-file", default="")
     parser.add_argument("--positive-response", action="store_true")
     parser.add_argument("--timeout", type=float, default=10)
+    parser.add_argument("--tls-ca", default="", help="verify the server against this CA (enables TLS)")
+    parser.add_argument("--tls-cert", default="")
+    parser.add_argument("--tls-key", default="")
+    parser.add_argument("--tls-server-name", default="localhost")
     args = parser.parse_args()
 
     ae = AE(ae_title=args.aet)
@@ -71,6 +77,11 @@ def main():
         if command == "associate":
             bind = (args.source_address, 0) if args.source_address else None
             kwargs = {"ae_title": args.aec, "ext_neg": ext_neg}
+            if args.tls_ca:
+                context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=args.tls_ca)
+                if args.tls_cert:
+                    context.load_cert_chain(args.tls_cert, args.tls_key)
+                kwargs["tls_args"] = (context, args.tls_server_name)
             if bind:
                 kwargs["bind_address"] = bind
             assoc = ae.associate(args.host, args.port, **kwargs)
@@ -106,6 +117,10 @@ def main():
             say(event="abort")
         elif command == "state":
             say(event="state", established=bool(assoc and assoc.is_established), aborted=bool(assoc and assoc.is_aborted), released=bool(assoc and assoc.is_released))
+        elif command == "peercert":
+            sock = assoc.dul.socket.socket if assoc else None
+            der = sock.getpeercert(binary_form=True) if sock is not None and hasattr(sock, "getpeercert") else None
+            say(event="peercert", sha256=None if der is None else hashlib.sha256(der).hexdigest())
         elif command == "quit":
             break
     if assoc and assoc.is_established:

@@ -1,0 +1,71 @@
+// A generation is everything one config file and the files it names turn into: the
+// compiled policy, the TLS context, the identity verifier. It is built whole or not at
+// all; the sidecar swaps generations on reload and every association keeps the one it
+// started with (api.md: "open associations finish on the config they started with").
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ConfigError, parseSidecarConfig } from '../config/load.ts';
+import { materialFiles, readMaterial } from '../config/material.ts';
+import { compilePolicy, type Policy } from '../decision/policy.ts';
+import { buildTlsSettings, TlsMaterialError, type TlsSettings } from '../tls/context.ts';
+import { createIdentityVerifier, IdentityMaterialError, type IdentityVerifier } from '../identity/verifier.ts';
+
+export interface Generation {
+  readonly policy: Policy;
+  readonly tls: TlsSettings | undefined;
+  readonly verifier: IdentityVerifier | undefined;
+  /** The config file and every file it names: what to watch. */
+  readonly files: readonly string[];
+  /** Same fingerprint, same generation: a touched but unchanged file is not a reload. */
+  readonly fingerprint: string;
+}
+
+/** The config file's text; a ConfigError when it cannot be read. */
+export async function readConfigText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
+  }
+}
+
+/** Build a generation from the config file; a ConfigError names every field at fault. */
+export async function loadGeneration(configPath: string, logger: Logger): Promise<Generation> {
+  const text = await readConfigText(configPath);
+  const config = parseSidecarConfig(text, configPath);
+  const material = await readMaterial(config, configPath);
+  const file = (field: string) => material.byField.get(field);
+
+  let tls: TlsSettings | undefined;
+  if (config.tls.mode !== 'Disabled') {
+    try {
+      tls = buildTlsSettings(config.tls, { cert: file('tls.certFile')!, key: file('tls.keyFile')!, clientCA: file('tls.clientCAFile') });
+    } catch (error) {
+      if (error instanceof TlsMaterialError) throw new ConfigError(configPath, [error.message]);
+      throw error;
+    }
+  }
+
+  let verifier: IdentityVerifier | undefined;
+  if (config.identity.mode !== 'Disabled') {
+    try {
+      verifier = createIdentityVerifier(
+        config.identity,
+        { htpasswd: file('identity.htpasswd.file'), jwks: file('identity.jwt.jwksFile'), ldapCA: file('identity.ldap.caFile') },
+        logger,
+      );
+    } catch (error) {
+      if (error instanceof IdentityMaterialError) throw new ConfigError(configPath, [error.message]);
+      throw error;
+    }
+  }
+
+  return {
+    policy: compilePolicy(config),
+    tls,
+    verifier,
+    files: [configPath, ...materialFiles(config).map((f) => f.path)],
+    fingerprint: createHash('sha256').update(text).update(material.fingerprint).digest('hex'),
+  };
+}

@@ -57,6 +57,11 @@ async function main(argv: string[]): Promise<number> {
       const { runOperator } = await import('../operator/main.ts');
       return runOperator(rest);
     }
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
     case '--version':
     case 'version': {
       const { version } = (await import('../package.json', { with: { type: 'json' } })).default;

@@ -4,16 +4,18 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
-import { CRD_FILE, dicomAccessPolicyCRD, REGENERATE_COMMAND, renderCrdYaml } from './crd.ts';
+import { CHART_CRD_FILE, CRD_FILE, dicomAccessPolicyCRD, REGENERATE_COMMAND, renderCrdYaml } from './crd.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
-test('crds/ holds the manifest operator/api/v1alpha1.ts renders', async () => {
-  const checkedIn = await readFile(join(root, CRD_FILE), 'utf8').catch(() => '(missing)');
-  if (checkedIn !== renderCrdYaml()) {
-    assert.unreachable(`${CRD_FILE} is not what operator/api/v1alpha1.ts renders; regenerate it with \`${REGENERATE_COMMAND}\` and commit it`);
-  }
-});
+for (const file of [CRD_FILE, CHART_CRD_FILE]) {
+  test(`${file} holds the manifest operator/api/v1alpha1.ts renders`, async () => {
+    const checkedIn = await readFile(join(root, file), 'utf8').catch(() => '(missing)');
+    if (checkedIn !== renderCrdYaml()) {
+      assert.unreachable(`${file} is not what operator/api/v1alpha1.ts renders; regenerate it with \`${REGENERATE_COMMAND}\` and commit it`);
+    }
+  });
+}
 
 test('the YAML reads back as the CRD object, without anchors or aliases', () => {
   const text = renderCrdYaml();

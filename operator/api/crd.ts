@@ -6,6 +6,8 @@ import { API_VERSION, CRD_NAME, GROUP, KIND, openAPIV3Schema, PLURAL, SINGULAR, 
 
 /** Where the generated manifest lives, relative to the repository root. */
 export const CRD_FILE = `crds/${CRD_NAME}.yaml`;
+/** The same manifest inside the Helm chart, which installs it behind crds.enabled. */
+export const CHART_CRD_FILE = `charts/dicom-guard/files/${CRD_NAME}.yaml`;
 export const REGENERATE_COMMAND = 'node operator/api/generate-crd.ts';
 
 const readyCondition = '.status.conditions[?(@.type=="Ready")]';

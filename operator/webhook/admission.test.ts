@@ -27,7 +27,7 @@ test('a selected pod: allowed with a base64 JSON patch, the uid echoed', () => {
   assert.is(out.response.allowed, true);
   assert.is(out.response.patchType, 'JSONPatch');
   const patch = JSON.parse(Buffer.from(out.response.patch!, 'base64').toString()) as JsonPatchOperation[];
-  assert.equal(patch.map((p) => p.path), ['/spec/initContainers', '/spec/volumes', '/metadata/annotations']);
+  assert.equal(patch.map((p) => p.path), ['/spec/initContainers', '/spec/volumes', '/metadata/annotations', '/metadata/labels/dicomguard.io~1sidecar']);
   assert.is(report?.reason, 'selected');
 });
 

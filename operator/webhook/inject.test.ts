@@ -82,6 +82,7 @@ test('a selected pod gets exactly one native sidecar with its mounts, volumes an
   ]);
   assert.equal(injected.spec!.volumes!.map((v) => v.configMap?.name ?? v.secret?.secretName), ['main-pacs-dicom-guard', 'main-pacs-dicom-guard-identity', 'main-pacs-dicom-guard-tls']);
   assert.is(injected.metadata!.annotations![INJECTED_BY_ANNOTATION], 'main-pacs');
+  assert.equal(injected.metadata!.labels, { app: 'orthanc', 'dicomguard.io/sidecar': 'injected' });
   assert.equal(injected.spec!.containers.map((c) => c.name), ['orthanc'], 'the PACS container is untouched');
 });
 

@@ -12,6 +12,8 @@ export const SIDECAR_CONTAINER = 'dicom-guard';
 export const INJECT_ANNOTATION = 'dicomguard.io/inject';
 /** Written on injected pods: the policy whose config the sidecar runs. */
 export const INJECTED_BY_ANNOTATION = 'dicomguard.io/injected-by';
+/** Labelled on injected pods, so that monitoring (the chart's PodMonitor) can find the sidecars. */
+export const SIDECAR_LABEL = 'dicomguard.io/sidecar';
 
 export type InjectionReason = 'selected' | 'not-selected' | 'already-injected' | 'opted-out' | 'policy-conflict' | 'host-network';
 
@@ -122,6 +124,8 @@ export function injectionPatch(pod: V1Pod, policy: Policy, settings: InjectionSe
   const annotation = { [INJECTED_BY_ANNOTATION]: policy.metadata.name };
   if (pod.metadata?.annotations) patch.push({ op: 'add', path: `/metadata/annotations/${pointer(INJECTED_BY_ANNOTATION)}`, value: policy.metadata.name });
   else patch.push({ op: 'add', path: '/metadata/annotations', value: annotation });
+  if (pod.metadata?.labels) patch.push({ op: 'add', path: `/metadata/labels/${pointer(SIDECAR_LABEL)}`, value: 'injected' });
+  else patch.push({ op: 'add', path: '/metadata/labels', value: { [SIDECAR_LABEL]: 'injected' } });
   return patch;
 }
 

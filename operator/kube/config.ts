@@ -1,0 +1,23 @@
+// Where the operator's credentials come from: --kubeconfig, else $KUBECONFIG, else the
+// pod's ServiceAccount (in-cluster), the order client-go's clientcmd uses.
+import { existsSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+export function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): { config: KubeConfig; source: string } {
+  const config = new KubeConfig();
+  const file = path ?? env.KUBECONFIG?.split(':').find((f) => f.length > 0);
+  if (file) {
+    config.loadFromFile(file);
+    return { config, source: file };
+  }
+  if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {
+    config.loadFromCluster();
+    return { config, source: 'in-cluster ServiceAccount' };
+  }
+  throw new Error('no Kubernetes credentials: pass --kubeconfig FILE, set KUBECONFIG, or run in a pod with a ServiceAccount token');
+}
+
+/** The namespace the pod runs in (the ServiceAccount's), for the default lease namespace. */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';

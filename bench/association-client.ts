@@ -3,15 +3,17 @@
 // then A-RELEASE-RQ (PS3.8 7.2). No process start-up per association, no DIMSE: what a
 // loop of these measures is the path between client and acceptor, not the client.
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { readPdu } from '../sidecar/wire/reader.ts';
 import { writePdu } from '../sidecar/wire/writer.ts';
-import { DICOM_APPLICATION_CONTEXT, PduType, type AssociateRequest, type Pdu } from '../sidecar/wire/pdu.ts';
+import { DICOM_APPLICATION_CONTEXT, PduType, type AssociateRequest, type Pdu, type UserIdentityRequest } from '../sidecar/wire/pdu.ts';
 
 export const VERIFICATION = '1.2.840.10008.1.1';
 export const IMPLICIT_LITTLE = '1.2.840.10008.1.2';
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
-export function associateRequest(calledAETitle: string, callingAETitle: string): Uint8Array {
+/** `userIdentity`: a user identity sub-item (PS3.7 D.3.3.7), e.g. a JWT (type 5). */
+export function associateRequest(calledAETitle: string, callingAETitle: string, userIdentity?: UserIdentityRequest): Uint8Array {
   const request: AssociateRequest = {
     type: PduType.AssociateRequest,
     protocolVersion: 1,
@@ -27,6 +29,7 @@ export function associateRequest(calledAETitle: string, callingAETitle: string):
       extendedNegotiations: [],
       commonExtendedNegotiations: [],
       unknownSubItems: [],
+      ...(userIdentity ? { userIdentity } : {}),
     },
   };
   return writePdu(request);
@@ -100,9 +103,21 @@ export interface OpenAssociation {
   release(): Promise<void>;
 }
 
+/** TLS to the proxy: the CA (PEM) its certificate, issued for "localhost", is checked against. */
+export interface ClientTls {
+  ca: string;
+}
+
+function connectTo(port: number, tls: ClientTls | undefined): Socket {
+  if (!tls) return connect({ host: '127.0.0.1', port, noDelay: true });
+  const socket = connectTls({ host: '127.0.0.1', port, ca: tls.ca, servername: 'localhost' });
+  socket.setNoDelay(true);
+  return socket;
+}
+
 /** Connect, send the A-ASSOCIATE-RQ, resolve once the A-ASSOCIATE-AC is in. */
-export async function openAssociation(port: number, requestBytes: Uint8Array, signal: AbortSignal): Promise<OpenAssociation> {
-  const socket = connect({ host: '127.0.0.1', port, noDelay: true });
+export async function openAssociation(port: number, requestBytes: Uint8Array, signal: AbortSignal, tls?: ClientTls): Promise<OpenAssociation> {
+  const socket = connectTo(port, tls);
   const onAbort = () => socket.destroy(new Error(`no answer: ${String(signal.reason)}`));
   signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -133,9 +148,9 @@ export async function openAssociation(port: number, requestBytes: Uint8Array, si
 }
 
 /** A whole association lifecycle: associate, release, close. */
-export async function associateAndRelease(port: number, requestBytes: Uint8Array, timeoutMs = 10_000): Promise<void> {
+export async function associateAndRelease(port: number, requestBytes: Uint8Array, timeoutMs = 10_000, tls?: ClientTls): Promise<void> {
   const signal = AbortSignal.timeout(timeoutMs);
-  const association = await openAssociation(port, requestBytes, signal);
+  const association = await openAssociation(port, requestBytes, signal, tls);
   const onAbort = () => association.socket.destroy(new Error(`release not completed: ${String(signal.reason)}`));
   signal.addEventListener('abort', onAbort, { once: true });
   try {

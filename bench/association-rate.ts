@@ -1,9 +1,15 @@
 // Benchmark 2: sequential associations per second. One association at a time
 // (connect, A-ASSOCIATE-RQ, AC, A-RELEASE-RQ, RP, close, both FINs seen) from a Node
-// loop in this process, for a fixed time per path and round, to storescp.
+// loop in this process, for a fixed time per path and round, to storescp. With `jwt`, one
+// more sidecar requires a user identity and verifies the JWT each association presents
+// ("sidecar jwt"), measured against the sidecar without identity in the same rounds.
 import { cpuSecondsOf } from './process-usage.ts';
 import { associateAndRelease, associateRequest } from './association-client.ts';
-import { DIRECT, startPaths, stopPaths, type Path } from './paths.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DIRECT, startPaths, startSidecarPath, stopPaths, type Path } from './paths.ts';
+import { createJwtIdentity } from './jwt-identity.ts';
 import { startStoreSink } from './store-sink.ts';
 import { median, ratio, summarize, type Summary } from './statistics.ts';
 
@@ -28,6 +34,8 @@ export interface AssociationRateOptions {
   warmupSeconds: number;
   repeats: number;
   sidecarNodeArgs?: readonly string[];
+  /** Also measure a sidecar verifying a JWT identity on every association. */
+  jwt?: boolean;
   log: (line: string) => void;
 }
 
@@ -50,11 +58,22 @@ export async function measureAssociationRate(options: AssociationRateOptions): P
   const request = associateRequest(CALLED, 'BENCH');
   const ready = (port: number) => associateAndRelease(port, request, 5000);
   const sink = await startStoreSink({ maxPdu: 16384, aeTitle: CALLED, ready });
+  const dir = await mkdtemp(join(tmpdir(), 'dg-bench-rate-'));
   let paths: Path[] = [];
+  /** The A-ASSOCIATE-RQ each path is sent: the JWT sidecar's carries the token. */
+  const requests = new Map<string, Uint8Array>();
+  const requestOf = (path: Path) => requests.get(path.name) ?? request;
   try {
     paths = await startPaths({ upstreamPort: sink.port, calledAETitle: CALLED, ready, ...(sidecarNodeArgs ? { sidecarNodeArgs } : {}) });
+    if (options.jwt) {
+      const jwt = await createJwtIdentity(dir);
+      const withToken = associateRequest(CALLED, 'BENCH', jwt.userIdentity);
+      const path = await startSidecarPath({ upstreamPort: sink.port, calledAETitle: CALLED, ready: (port) => associateAndRelease(port, withToken, 5000) }, [], jwt.variant);
+      paths.push(path);
+      requests.set(path.name, withToken);
+    }
     for (const path of paths) {
-      const warm = await loop(path.port, request, warmupSeconds);
+      const warm = await loop(path.port, requestOf(path), warmupSeconds);
       log(`  warm-up: ${path.name} ${warm.length} associations`);
     }
     const rates = new Map<string, number[]>(paths.map((p) => [p.name, []]));
@@ -65,7 +84,7 @@ export async function measureAssociationRate(options: AssociationRateOptions): P
       for (const path of order) {
         const cpuBefore = path.pid ? await cpuSecondsOf(path.pid) : 0;
         const started = process.hrtime.bigint();
-        const done = await loop(path.port, request, seconds);
+        const done = await loop(path.port, requestOf(path), seconds);
         const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
         rates.get(path.name)!.push(done.length / elapsed);
         durations.get(path.name)!.push(...done);
@@ -88,5 +107,6 @@ export async function measureAssociationRate(options: AssociationRateOptions): P
   } finally {
     await stopPaths(paths);
     await sink.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 // The ways a client reaches the same acceptor, measured side by side: direct (the
 // baseline), through nginx's stream proxy (what a DICOM-unaware relay costs) and through
-// the sidecar as users run it (`dicom-guard sidecar --config FILE`). With
+// the sidecar as the image runs it (`node dist/cmd/dicom-guard.js sidecar --config FILE`,
+// compiled JavaScript: see compiled.ts). With
 // --sidecar-node-args a second sidecar runs the same config under other Node.js/V8
 // flags, so a proposed runtime setting is measured against the default in the same run.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +11,8 @@ import { stringify } from 'yaml';
 import type { SidecarConfigInput } from '../sidecar/config/schema.ts';
 import { completeConfig } from '../test/harness/sidecar.ts';
 import { start, waitFor } from '../test/harness/processes.ts';
-import { CLI, NODE } from '../test/harness/tools.ts';
+import { NODE } from '../test/harness/tools.ts';
+import { COMPILED_CLI } from './compiled.ts';
 import { startNginxStream } from './nginx-stream.ts';
 
 /** The baseline every ratio is taken against, and the proxy the sidecar is held to. */
@@ -19,12 +21,22 @@ export const NGINX = 'nginx';
 export const SIDECAR = 'sidecar';
 
 export interface Path {
-  /** direct, nginx, sidecar, or "sidecar <node args>". */
+  /** direct, nginx, sidecar, or "sidecar <node args>" / "sidecar <label>". */
   name: string;
   port: number;
   /** The proxy's process (nginx's master; its worker is counted as a child); none for direct. */
   pid: number | undefined;
+  /** Whether a client speaks TLS to this port (the proxy terminates it; the acceptor is plain). */
+  tls: boolean;
+  /** The proxy's output so far (the sidecar's JSON log lines); none for direct. */
+  output?: () => string;
   stop(): Promise<void>;
+}
+
+/** A certificate and key for the proxies to serve TLS with (generated per run, test/harness/pki.ts). */
+export interface ServerTls {
+  cert: string;
+  key: string;
 }
 
 export interface PathOptions {
@@ -35,18 +47,28 @@ export interface PathOptions {
   limits?: SidecarConfigInput['limits'];
   /** Also run a sidecar under these node flags (e.g. ["--max-semi-space-size=1"]). */
   sidecarNodeArgs?: readonly string[];
+  /** nginx and the sidecar terminate TLS with this certificate (direct stays plain TCP, as a reference). */
+  tls?: ServerTls;
+}
+
+/** What sets a sidecar apart from the plain one: a name and the config it adds (identity, say). */
+export interface SidecarVariant {
+  label: string;
+  config: Pick<SidecarConfigInput, 'identity'>;
 }
 
 /**
- * `node [nodeArgs] cmd/dicom-guard.ts sidecar --config FILE`, ready once /readyz answers
- * and an association passed. (test/harness/sidecar.ts starts it without node flags.)
+ * `node [nodeArgs] dist/cmd/dicom-guard.js sidecar --config FILE`, ready once /readyz
+ * answers and an association passed. (test/harness/sidecar.ts starts the .ts sources.)
  */
-export async function startSidecarPath(options: PathOptions, nodeArgs: readonly string[] = []): Promise<Path> {
+export async function startSidecarPath(options: PathOptions, nodeArgs: readonly string[] = [], variant?: SidecarVariant): Promise<Path> {
   const config = await completeConfig({
     upstream: { host: '127.0.0.1', port: options.upstreamPort },
     calledAETitles: [options.calledAETitle],
     peers: [{ name: 'bench', aeTitles: ['*'] }],
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.tls ? { tls: { mode: 'Required', certFile: options.tls.cert, keyFile: options.tls.key } } : {}),
+    ...variant?.config,
     // The level production runs at: one audit line per association is part of the cost.
     log: { level: 'info' },
   });
@@ -54,7 +76,7 @@ export async function startSidecarPath(options: PathOptions, nodeArgs: readonly 
   const configPath = join(dir, 'sidecar.yaml');
   await writeFile(configPath, stringify(config));
   // stdout is a pipe, as under a container runtime (the harness keeps what it reads).
-  const proc = start('sidecar', NODE, [...nodeArgs, CLI, 'sidecar', '--config', configPath], { logFile: join(dir, 'sidecar.log') });
+  const proc = start('sidecar', NODE, [...nodeArgs, COMPILED_CLI, 'sidecar', '--config', configPath], { logFile: join(dir, 'sidecar.log') });
   const port = config.listen!.port!;
   const stop = async () => {
     await proc.stop('SIGTERM', 15_000);
@@ -75,15 +97,19 @@ export async function startSidecarPath(options: PathOptions, nodeArgs: readonly 
     await stop();
     throw error;
   }
-  return { name: nodeArgs.length ? `${SIDECAR} ${nodeArgs.join(' ')}` : SIDECAR, port, pid: proc.child.pid, stop };
+  const name = [SIDECAR, variant?.label, ...nodeArgs].filter(Boolean).join(' ');
+  return { name, port, pid: proc.child.pid, tls: options.tls !== undefined, output: () => proc.output(), stop };
 }
 
-/** Direct, nginx and the sidecar (and the sidecar under other node flags) in front of the acceptor. */
+/**
+ * Direct, nginx and the sidecar (and the sidecar under other node flags) in front of the
+ * acceptor; with `tls`, nginx and the sidecars terminate TLS and direct stays plain.
+ */
 export async function startPaths(options: PathOptions): Promise<Path[]> {
-  const paths: Path[] = [{ name: DIRECT, port: options.upstreamPort, pid: undefined, stop: async () => undefined }];
+  const paths: Path[] = [{ name: DIRECT, port: options.upstreamPort, pid: undefined, tls: false, stop: async () => undefined }];
   try {
-    const nginx = await startNginxStream(options.upstreamPort, options.ready);
-    paths.push({ name: NGINX, port: nginx.port, pid: nginx.process.child.pid, stop: () => nginx.stop() });
+    const nginx = await startNginxStream(options.upstreamPort, options.ready, options.tls);
+    paths.push({ name: NGINX, port: nginx.port, pid: nginx.process.child.pid, tls: options.tls !== undefined, output: () => nginx.accessLog(), stop: () => nginx.stop() });
     paths.push(await startSidecarPath(options));
     if (options.sidecarNodeArgs?.length) paths.push(await startSidecarPath(options, options.sidecarNodeArgs));
   } catch (error) {

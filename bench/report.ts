@@ -22,12 +22,16 @@ export interface BenchResults {
   loadAverageAtEnd: number[];
   settings: Record<string, unknown>;
   storeThroughput: StoreThroughputResult[];
+  /** The same C-STORE runs with nginx and the sidecar terminating TLS (direct: plain TCP). */
+  tlsStoreThroughput?: StoreThroughputResult[];
   associationRate?: AssociationRateResult;
   idleMemory?: IdleMemoryResult;
   targets: Target[];
 }
 
 const isSidecar = (name: string) => name.startsWith(SIDECAR);
+/** The sidecar verifying a JWT on every association (association-rate.ts). */
+export const SIDECAR_JWT = `${SIDECAR} jwt`;
 
 export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   const targets: Target[] = [];
@@ -39,9 +43,22 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
       targets.push({ what: `C-STORE max PDU ${store.maxPdu}: ${name} / nginx`, value: vsNginx, target: '>= 1', met: vsNginx >= 1 });
     }
   }
+  for (const store of results.tlsStoreThroughput ?? []) {
+    const nginx = store.paths[NGINX]!;
+    for (const [name, path] of Object.entries(store.paths).filter(([n]) => isSidecar(n))) {
+      const vsNginx = path.mibPerSecond.median / nginx.mibPerSecond.median;
+      targets.push({ what: `TLS C-STORE max PDU ${store.maxPdu}: ${name} / nginx`, value: vsNginx, target: '>= 1', met: vsNginx >= 1 });
+    }
+  }
   if (results.associationRate) {
-    const nginx = results.associationRate.paths[NGINX]!;
-    for (const [name, path] of Object.entries(results.associationRate.paths).filter(([n]) => isSidecar(n))) {
+    const { paths } = results.associationRate;
+    const nginx = paths[NGINX]!;
+    for (const [name, path] of Object.entries(paths).filter(([n]) => isSidecar(n))) {
+      if (name === SIDECAR_JWT) {
+        const vsPlain = path.perSecond.median / paths[SIDECAR]!.perSecond.median;
+        targets.push({ what: `associations/s: ${name} / ${SIDECAR} (no identity)`, value: vsPlain, target: '>= 0.8', met: vsPlain >= 0.8 });
+        continue;
+      }
       const vsNginx = path.perSecond.median / nginx.perSecond.median;
       targets.push({ what: `associations/s: ${name} / nginx`, value: vsNginx, target: '>= 1', met: vsNginx >= 1 });
     }
@@ -67,6 +84,26 @@ const spread = (s: Summary) => `${fixed(s.spreadPercent)}%`;
 /** Every run in the order it ran: a trend (a sidecar slowing down run after run) shows here. */
 const runs = (s: Summary) => s.samples.map((v) => fixed(v)).join(' ');
 
+function storeTable(store: StoreThroughputResult, kind: string): string[] {
+  return [
+    `${kind}C-STORE throughput, max PDU ${store.maxPdu}: storescu -> storescp --ignore, ${store.objects} objects of ` +
+      `${fixed(store.bytesPerAssociation / store.objects / 1024 / 1024)} MiB in one association, ${store.repeats} runs per path (MiB/s of DICOM files)`,
+    table(
+      ['path', 'MiB/s', 'min-max', 'spread', 'vs direct', 'proxy CPU s/GiB', 'proxy peak RSS MiB', 'runs in order'],
+      Object.entries(store.paths).map(([name, p]) => [
+        name,
+        fixed(p.mibPerSecond.median),
+        range(p.mibPerSecond),
+        spread(p.mibPerSecond),
+        fixed(p.ratioToDirect, 3),
+        p.proxyCpuSecondsPerGiB ? fixed(p.proxyCpuSecondsPerGiB.median, 2) : '',
+        fixed(p.proxyPeakRssMiB),
+        runs(p.mibPerSecond),
+      ]),
+    ),
+  ];
+}
+
 export function formatReport(results: BenchResults): string {
   const { machine } = results;
   const out: string[] = [];
@@ -75,28 +112,13 @@ export function formatReport(results: BenchResults): string {
       `${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB`,
   );
   out.push(`note: ${machine.note}`);
+  if (typeof results.settings.sidecar === 'string') out.push(`sidecar: ${results.settings.sidecar}`);
   out.push(`load average at start ${machine.loadAverage.join(' ')}, at end ${results.loadAverageAtEnd.join(' ')}${(machine.loadAverage[0] ?? 0) > machine.cores ? ' (other work was competing: wall-time figures are noisy)' : ''}`);
-  for (const store of results.storeThroughput) {
-    out.push('');
-    out.push(
-      `C-STORE throughput, max PDU ${store.maxPdu}: storescu -> storescp --ignore, ${store.objects} objects of ` +
-        `${fixed(store.bytesPerAssociation / store.objects / 1024 / 1024)} MiB in one association, ${store.repeats} runs per path (MiB/s of DICOM files)`,
-    );
-    out.push(
-      table(
-        ['path', 'MiB/s', 'min-max', 'spread', 'vs direct', 'proxy CPU s/GiB', 'proxy peak RSS MiB', 'runs in order'],
-        Object.entries(store.paths).map(([name, p]) => [
-          name,
-          fixed(p.mibPerSecond.median),
-          range(p.mibPerSecond),
-          spread(p.mibPerSecond),
-          fixed(p.ratioToDirect, 3),
-          p.proxyCpuSecondsPerGiB ? fixed(p.proxyCpuSecondsPerGiB.median, 2) : '',
-          fixed(p.proxyPeakRssMiB),
-          runs(p.mibPerSecond),
-        ]),
-      ),
-    );
+  for (const store of results.storeThroughput) out.push('', ...storeTable(store, ''));
+  for (const store of results.tlsStoreThroughput ?? []) {
+    out.push('', ...storeTable(store, 'TLS '));
+    out.push('(TLS ends at nginx and at the sidecar, which relay plain TCP to storescp; direct is plain TCP end to end, the reference without TLS)');
+    out.push(`negotiated: ${Object.entries(store.negotiated ?? {}).map(([name, what]) => `${name} ${what}`).join('; ')}`);
   }
   const rate = results.associationRate;
   if (rate) {

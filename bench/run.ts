@@ -4,8 +4,12 @@
 // here fails on a time; the targets are reported as met or not.
 //
 //   node bench/run.ts [--repeats N] [--objects N] [--seconds S] [--associations N]
-//                     [--only store,rate,memory] [--quick] [--profile] [--out FILE]
+//                     [--only store,tls,rate,memory] [--quick] [--profile] [--out FILE]
 //                     [--sidecar-node-args="--flag ..."]
+//
+// store: C-STORE of large images; tls: the same with nginx and the sidecar terminating
+// TLS (certificates made with openssl for the run); rate: associations per second, and
+// with a JWT identity verified on each; memory: RSS with many idle associations.
 //
 // --sidecar-node-args adds a second sidecar, run under those node flags, to every
 // benchmark: a proposed runtime setting measured against the default in the same run.
@@ -22,8 +26,10 @@ import { measureStoreThroughput, type StoreThroughputResult } from './store-thro
 import { measureAssociationRate } from './association-rate.ts';
 import { measureIdleMemory } from './idle-memory.ts';
 import { checkTargets, formatReport, type BenchResults } from './report.ts';
+import { ensureCompiled } from './compiled.ts';
+import { createPki } from '../test/harness/pki.ts';
 
-const BENCHMARKS = ['store', 'rate', 'memory'] as const;
+const BENCHMARKS = ['store', 'tls', 'rate', 'memory'] as const;
 /** storescp's and storescu's default (DCMTK), and the largest they allow. */
 const MAX_PDUS = [16384, 131072];
 
@@ -63,11 +69,15 @@ const settings = {
   only: values.only ? values.only.split(',').map((s) => s.trim()) : [...BENCHMARKS],
   profile: values.profile,
   sidecarNodeArgs: (values['sidecar-node-args'] ?? '').split(/\s+/).filter(Boolean),
+  sidecar: 'node dist/cmd/dicom-guard.js (compiled, as the image runs it)',
 };
 for (const name of settings.only) {
   if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`--only: unknown benchmark "${name}" (one of ${BENCHMARKS.join(', ')})`);
 }
 const outPath = resolve(values.out ?? join(ROOT, '.local', 'bench', 'results.json'));
+
+// Before --profile sets NODE_OPTIONS: tsc is not what is being profiled.
+console.log(`sidecar: node dist/cmd/dicom-guard.js, the compiled build the image runs (${await ensureCompiled()})`);
 
 if (settings.profile) {
   const profiles = join(ROOT, '.local', 'bench', 'profiles');
@@ -89,15 +99,31 @@ if ((machine.loadAverage[0] ?? 0) > machine.cores) {
 const { sidecarNodeArgs } = settings;
 
 const storeThroughput: StoreThroughputResult[] = [];
-if (settings.only.includes('store')) {
+const tlsStoreThroughput: StoreThroughputResult[] = [];
+const storeKinds = settings.only.filter((name) => name === 'store' || name === 'tls');
+if (storeKinds.length > 0) {
   const dir = await mkdtemp(join(tmpdir(), 'dg-bench-images-'));
   try {
     console.log(`\nwriting ${settings.objects} images of ${settings.rows} x ${settings.columns} x 16 bits to ${dir}`);
     const files = [];
     for (let i = 0; i < settings.objects; i++) files.push(await writeImage(join(dir, `image-${i}.dcm`), { rows: settings.rows, columns: settings.columns }));
-    for (const maxPdu of settings.maxPdus) {
-      console.log(`\nC-STORE throughput, max PDU ${maxPdu}`);
-      storeThroughput.push(await measureStoreThroughput({ files, maxPdu, repeats: settings.repeats, sidecarNodeArgs, log }));
+    if (storeKinds.includes('store')) {
+      for (const maxPdu of settings.maxPdus) {
+        console.log(`\nC-STORE throughput, max PDU ${maxPdu}`);
+        storeThroughput.push(await measureStoreThroughput({ files, maxPdu, repeats: settings.repeats, sidecarNodeArgs, log }));
+      }
+    }
+    if (storeKinds.includes('tls')) {
+      const pki = await createPki('dicom-guard bench CA');
+      try {
+        const server = await pki.issue('localhost', { usage: 'server' });
+        for (const maxPdu of settings.maxPdus) {
+          console.log(`\nTLS C-STORE throughput, max PDU ${maxPdu}`);
+          tlsStoreThroughput.push(await measureStoreThroughput({ files, maxPdu, repeats: settings.repeats, sidecarNodeArgs, tls: { server, caFile: pki.ca.cert }, log }));
+        }
+      } finally {
+        await rm(pki.dir, { recursive: true, force: true });
+      }
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -107,7 +133,7 @@ if (settings.only.includes('store')) {
 let associationRate;
 if (settings.only.includes('rate')) {
   console.log('\nassociation rate');
-  associationRate = await measureAssociationRate({ seconds: settings.rateSeconds, warmupSeconds: settings.rateWarmupSeconds, repeats: settings.repeats, sidecarNodeArgs, log });
+  associationRate = await measureAssociationRate({ seconds: settings.rateSeconds, warmupSeconds: settings.rateWarmupSeconds, repeats: settings.repeats, sidecarNodeArgs, jwt: true, log });
 }
 
 let idleMemory;
@@ -123,6 +149,7 @@ const partial = {
   loadAverageAtEnd: loadAverage(),
   settings,
   storeThroughput,
+  ...(tlsStoreThroughput.length ? { tlsStoreThroughput } : {}),
   ...(associationRate ? { associationRate } : {}),
   ...(idleMemory ? { idleMemory } : {}),
 };

@@ -1,13 +1,16 @@
 // Benchmark 1: C-STORE of large images. One storescu association sends every generated
 // object to storescp --ignore, timed from spawn to exit, over each path in turn; the
 // rounds rotate the order of the paths so that a slow moment of the machine does not
-// always land on the same one.
+// always land on the same one. With `tls`, nginx and the sidecar terminate TLS (storescu
+// +tla +cf CA: anonymous TLS, the server's certificate checked) and direct stays plain
+// TCP, the reference without any TLS.
 import { memoryOf, cpuSecondsOf } from './process-usage.ts';
 import { associateAndRelease, associateRequest } from './association-client.ts';
-import { DIRECT, SIDECAR, startPaths, stopPaths, type Path } from './paths.ts';
+import { DIRECT, SIDECAR, startPaths, stopPaths, type Path, type ServerTls } from './paths.ts';
 import { startStoreSink } from './store-sink.ts';
 import { ratio, summarize, type Summary } from './statistics.ts';
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { requireProgram } from '../test/harness/tools.ts';
 
 export interface StoreThroughputPath {
@@ -27,6 +30,14 @@ export interface StoreThroughputResult {
   repeats: number;
   /** By path name: direct, nginx, sidecar (and "sidecar <node args>"). */
   paths: Record<string, StoreThroughputPath>;
+  /** TLS runs: what each TLS path negotiated with storescu, e.g. "TLSv1.3 TLS_AES_128_GCM_SHA256". */
+  negotiated?: Record<string, string>;
+}
+
+/** The proxies serve `server`; storescu checks it against the CA file. */
+export interface StoreTls {
+  server: ServerTls;
+  caFile: string;
 }
 
 export interface StoreThroughputOptions {
@@ -34,6 +45,7 @@ export interface StoreThroughputOptions {
   maxPdu: number;
   repeats: number;
   sidecarNodeArgs?: readonly string[];
+  tls?: StoreTls;
   log: (line: string) => void;
 }
 
@@ -42,8 +54,9 @@ const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 
 /** One storescu association sending every file; stdin closed (it exits early when refused). */
-async function storeOnce(path: Path, files: readonly string[], maxPdu: number): Promise<void> {
-  const args = ['--aetitle', 'BENCH', '--call', CALLED, '--max-pdu', String(maxPdu), '127.0.0.1', String(path.port), ...files];
+async function storeOnce(path: Path, files: readonly string[], maxPdu: number, tls?: StoreTls): Promise<void> {
+  const tlsArgs = path.tls && tls ? ['+tla', '+cf', tls.caFile] : [];
+  const args = [...tlsArgs, '--aetitle', 'BENCH', '--call', CALLED, '--max-pdu', String(maxPdu), '127.0.0.1', String(path.port), ...files];
   const child = spawn(requireProgram('storescu'), args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -55,19 +68,33 @@ async function storeOnce(path: Path, files: readonly string[], maxPdu: number): 
   if (code !== 0) throw new Error(`storescu via ${path.name} exited ${code}: ${output.slice(-2000)}`);
 }
 
+/** What a TLS path negotiated, as the proxy recorded it (nginx's access log; the sidecar's audit record has the version). */
+function negotiatedOn(path: Path): string {
+  const lines = (path.output?.() ?? '').trim().split('\n');
+  if (path.name.startsWith(SIDECAR)) {
+    const audit = lines.filter((l) => l.includes('"audit":"association"')).at(-1);
+    return audit ? String((JSON.parse(audit) as { tls?: { version?: string } }).tls?.version ?? 'no TLS in the audit record') : 'no audit record';
+  }
+  return lines.at(-1) ?? 'nothing logged';
+}
+
 export async function measureStoreThroughput(options: StoreThroughputOptions): Promise<StoreThroughputResult> {
-  const { files, maxPdu, repeats, sidecarNodeArgs, log } = options;
+  const { files, maxPdu, repeats, sidecarNodeArgs, tls, log } = options;
   const request = associateRequest(CALLED, 'BENCH');
   const ready = (port: number) => associateAndRelease(port, request, 5000);
   const sink = await startStoreSink({ maxPdu, aeTitle: CALLED, ready });
   let paths: Path[] = [];
   try {
-    paths = await startPaths({ upstreamPort: sink.port, calledAETitle: CALLED, ready, ...(sidecarNodeArgs ? { sidecarNodeArgs } : {}) });
+    const clientTls = tls ? { ca: await readFile(tls.caFile, 'utf8') } : undefined;
+    const readyThrough = (port: number) => associateAndRelease(port, request, 5000, clientTls);
+    paths = await startPaths({ upstreamPort: sink.port, calledAETitle: CALLED, ready: readyThrough, ...(sidecarNodeArgs ? { sidecarNodeArgs } : {}), ...(tls ? { tls: tls.server } : {}) });
     const filePaths = files.map((f) => f.path);
     const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+    const negotiated: Record<string, string> = {};
     for (const path of paths) {
       log(`  warm-up: ${path.name}`);
-      await storeOnce(path, filePaths, maxPdu);
+      await storeOnce(path, filePaths, maxPdu, tls);
+      if (path.tls) negotiated[path.name] = negotiatedOn(path);
     }
     const seconds = new Map<string, number[]>(paths.map((p) => [p.name, []]));
     const cpuPerGiB = new Map<string, number[]>(paths.map((p) => [p.name, []]));
@@ -76,7 +103,7 @@ export async function measureStoreThroughput(options: StoreThroughputOptions): P
       for (const path of order) {
         const cpuBefore = path.pid ? await cpuSecondsOf(path.pid) : 0;
         const started = process.hrtime.bigint();
-        await storeOnce(path, filePaths, maxPdu);
+        await storeOnce(path, filePaths, maxPdu, tls);
         const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
         seconds.get(path.name)!.push(elapsed);
         if (path.pid) cpuPerGiB.get(path.name)!.push(((await cpuSecondsOf(path.pid)) - cpuBefore) / (bytes / GIB));
@@ -96,7 +123,7 @@ export async function measureStoreThroughput(options: StoreThroughputOptions): P
         ...(path.name.startsWith(SIDECAR) && path.pid ? { proxyPeakRssMiB: (await memoryOf(path.pid)).peakRssMiB } : {}),
       };
     }
-    return { maxPdu, objects: files.length, bytesPerAssociation: bytes, repeats, paths: result };
+    return { maxPdu, objects: files.length, bytesPerAssociation: bytes, repeats, paths: result, ...(tls ? { negotiated } : {}) };
   } finally {
     await stopPaths(paths);
     await sink.stop();

@@ -94,6 +94,18 @@ test('ownerReferences compare by uid: another owner added by someone else is not
   assert.is(applyVerdict(stamped, ownedFromObject(lost, 'ConfigMap')), 'drifted');
 });
 
+test('a NetworkPolicy without peers (ingress: []) read back without ingress is unchanged (Go omitempty), not drift for ever', () => {
+  const minimal = asStored(validPolicies.find((f) => f.name === 'minimal')!.policy, { uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z' });
+  const stamped = stamp(wire(desiredObjects({ policy: minimal, peerPods: {}, secrets: {} }).networkPolicy!));
+  assert.equal((stamped.spec as { ingress: unknown[] }).ingress, []);
+  const served = asServed(stamped, (o) => {
+    delete (o.spec as { ingress?: unknown[] }).ingress;
+  });
+  assert.is(applyVerdict(stamped, ownedFromObject(served, 'NetworkPolicy')), 'unchanged');
+  assert.ok(contains({ a: [], b: {}, c: false }, {}));
+  assert.not.ok(contains({ a: [] }, { a: [1] }), 'present and different is still different');
+});
+
 test('contains: maps are subsets, other lists compare whole, scalars exactly', () => {
   assert.ok(contains({ a: 1 }, { a: 1, b: 2 }));
   assert.not.ok(contains({ a: 1, b: 2 }, { a: 1 }));

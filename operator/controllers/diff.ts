@@ -34,8 +34,16 @@ export function stamp<T extends KubeObject>(desired: T): T {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/**
+ * Values the API server does not store for built-in kinds: Go's `omitempty` drops empty
+ * lists and maps and false (a NetworkPolicy without peers has `ingress: []`, read back
+ * without `ingress`). Wanting one of these is satisfied by its absence.
+ */
+const omittedWhenEmpty = (value: unknown): boolean => value === false || (Array.isArray(value) && value.length === 0) || (isRecord(value) && Object.keys(value).length === 0);
+
 /** Whether every field set in `want` has the same value in `have` (see the header for lists). */
 export function contains(want: unknown, have: unknown, path = ''): boolean {
+  if (have === undefined && omittedWhenEmpty(want)) return true;
   if (isRecord(want)) {
     if (!isRecord(have)) return false;
     return Object.entries(want).every(([key, value]) => value === undefined || contains(value, have[key], `${path}.${key}`));

@@ -69,6 +69,8 @@ test('every flag', () => {
   });
   assert.is(parseOperatorArgs([], { POD_NAMESPACE: 'dicom-guard' }).leaseNamespace, 'dicom-guard', 'the downward API');
   assert.is(parseOperatorArgs(['--no-leader-elect'], {}).leaderElect, false);
+  assert.is(parseOperatorArgs(['--leader-elect=true'], {}).leaderElect, true, 'as Go flags and Helm charts write it');
+  assert.is(parseOperatorArgs(['--leader-elect=false'], {}).leaderElect, false);
 });
 
 const refusals: [string[], RegExp][] = [
@@ -81,6 +83,7 @@ const refusals: [string[], RegExp][] = [
   [['--log-level=loud'], /--log-level: "loud"/],
   [['--certificate-duration=90d'], /--certificate-duration: "90d" is not a duration/],
   [['positional'], /positional/],
+  [['--leader-elect=yes'], /does not take an argument/],
 ];
 for (const [args, message] of refusals) {
   test(`refused: ${args.join(' ')}`, () => {

@@ -11,7 +11,7 @@ import { DEFAULT_RENDER_SETTINGS, type RenderSettings } from './render/sidecar-c
 export const OPERATOR_USAGE = `usage: dicom-guard operator [flags]
   --kubeconfig FILE             credentials (default: $KUBECONFIG, else the pod's ServiceAccount)
   --namespace NS                watch policies, pods and Secrets in NS only (default: every namespace)
-  --leader-elect                elect a leader on a Lease; only the leader reconciles (default: off)
+  --leader-elect[=true|false]   elect a leader on a Lease; only the leader reconciles (default: off)
   --lease-name NAME             the Lease (default: dicom-guard-operator)
   --lease-namespace NS          its namespace (default: $POD_NAMESPACE, the ServiceAccount's, or default)
   --leader-elect-identity ID    this replica's name on the Lease (default: $POD_NAME or the host name, plus a random suffix)
@@ -78,11 +78,19 @@ function goDuration(flag: string, text: string | undefined, fallback: string): s
   return text;
 }
 
+/** `--flag=true` and `--flag=false` (as Go's flag package takes them, and Helm charts write them) for boolean flags. */
+function booleanValues(args: string[]): string[] {
+  return args.map((arg) => {
+    const match = /^--(leader-elect)=(true|false)$/.exec(arg);
+    return match ? (match[2] === 'true' ? `--${match[1]}` : `--no-${match[1]}`) : arg;
+  });
+}
+
 export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = process.env): OperatorOptions {
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: booleanValues(args),
       strict: true,
       allowPositionals: false,
       allowNegative: true,

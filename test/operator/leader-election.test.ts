@@ -137,6 +137,15 @@ test('cert-manager installed later: the Certificate appears, without restarting 
   timings.push(`Certificate ${((Date.now() - t) / 1000).toFixed(1)} s after the CRDs`);
   await policyWhen('CertificateReady waits for cert-manager', (c) => c('CertificateReady')?.reason === 'Pending');
   assert.is(await operators.b!.apiWrites(), 0, 'still only the leader writes');
+  // The Certificate as the API server stores it (CRD defaults and all) is what the leader
+  // wants: resyncs find nothing to write.
+  await new Promise((r) => setTimeout(r, 2000));
+  const writes = () => operators.a!.apiWrites((r) => r !== 'leases');
+  const before = await writes();
+  const version = (await getJson<{ metadata: { resourceVersion: string } }>(plane(), ['certificate', names.certificate, '-n', NS]))?.metadata.resourceVersion;
+  await new Promise((r) => setTimeout(r, 6000));
+  assert.is(await writes(), before, 'no writes over three resyncs');
+  assert.is((await getJson<{ metadata: { resourceVersion: string } }>(plane(), ['certificate', names.certificate, '-n', NS]))?.metadata.resourceVersion, version);
 });
 
 test('SIGTERM to the leader: it releases the Lease and the follower takes over at once, then applies changes', async () => {

@@ -29,6 +29,8 @@ export interface AssociationEnvironment {
   /** The config generation this association lives by, to its end. */
   readonly generation: Generation;
   readonly logger: Logger;
+  /** Where the audit record goes (log.ts createAuditLogger). */
+  readonly auditLogger: Logger;
   readonly metrics: SidecarMetrics;
   readonly active: ActiveAssociations;
   readonly failedAttempts: FailedAttempts;
@@ -481,7 +483,7 @@ export class Association {
     }
     this.record.ended = this.ending ?? 'client-closed';
     this.record.durationMs = Math.round(Number(process.hrtime.bigint() - this.started) / 1e6);
-    this.env.logger.info({ audit: 'association', ...this.record }, auditMessage(this.record));
+    this.env.auditLogger.info({ audit: 'association', ...this.record }, auditMessage(this.record));
     this.done();
   }
 }

@@ -12,7 +12,7 @@ import { watchFiles, type FileWatch } from '../config/watch.ts';
 import { parseSourceAddress } from '../decision/address.ts';
 import { createSidecarMetrics, type SidecarMetrics } from '../admin/metrics.ts';
 import { startAdminServer } from '../admin/server.ts';
-import { createLogger } from '../log.ts';
+import { createAuditLogger, createLogger } from '../log.ts';
 import { Association } from './association.ts';
 import { loadGeneration, type Generation } from './generation.ts';
 import { ActiveAssociations } from './active-associations.ts';
@@ -30,6 +30,7 @@ export interface SidecarOptions {
 export class Sidecar {
   readonly metrics: SidecarMetrics;
   readonly logger: Logger;
+  private readonly auditLogger: Logger;
   private generation: Generation;
   private readonly options: SidecarOptions;
   private readonly server: Server;
@@ -50,6 +51,7 @@ export class Sidecar {
   private constructor(options: SidecarOptions, generation: Generation, logger: Logger) {
     this.options = options;
     this.logger = logger;
+    this.auditLogger = createAuditLogger(logger);
     this.generation = generation;
     this.metrics = createSidecarMetrics();
     this.failedAttempts = new FailedAttempts(this.config.limits.failedAttempts);
@@ -167,6 +169,7 @@ export class Sidecar {
       connectionId: `${this.idPrefix}-${this.nextId++}`,
       generation: this.generation,
       logger: this.logger,
+      auditLogger: this.auditLogger,
       metrics: this.metrics,
       active: this.active,
       failedAttempts: this.failedAttempts,

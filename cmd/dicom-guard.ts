@@ -3,7 +3,7 @@
 //   dicom-guard check-config FILE         validate a SidecarConfig and exit
 //   dicom-guard operator [options]        the Kubernetes operator (and its webhook)
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../sidecar/config/load.ts';
+import { ConfigError } from '../sidecar/config/error.ts';
 import { Sidecar } from '../sidecar/proxy/sidecar.ts';
 import { loadGeneration } from '../sidecar/proxy/generation.ts';
 import { createLogger } from '../sidecar/log.ts';

@@ -3,16 +3,9 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { sidecarConfigSchema, type SidecarConfig } from './schema.ts';
+import { ConfigError } from './error.ts';
 
-/** Everything wrong with a config document, each problem naming its field. */
-export class ConfigError extends Error {
-  readonly problems: string[];
-  constructor(source: string, problems: string[]) {
-    super(`invalid SidecarConfig ${source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-    this.problems = problems;
-  }
-}
+export { ConfigError } from './error.ts';
 
 /** "peers[0].ipBlocks[1].cidr", the way a person finds it in the YAML. */
 export function fieldPath(path: readonly PropertyKey[]): string {

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { SidecarConfig } from './schema.ts';
-import { ConfigError } from './load.ts';
+import { ConfigError } from './error.ts';
 
 export interface MaterialFile {
   /** The config field that names the file, e.g. "tls.certFile". */

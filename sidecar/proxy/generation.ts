@@ -5,11 +5,13 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ConfigError, parseSidecarConfig } from '../config/load.ts';
+import { ConfigError } from '../config/error.ts';
+import { parseSidecarConfigInThread } from '../config/parse-thread.ts';
 import { materialFiles, readMaterial } from '../config/material.ts';
 import { compilePolicy, type Policy } from '../decision/policy.ts';
 import { buildTlsSettings, TlsMaterialError, type TlsSettings } from '../tls/context.ts';
-import { createIdentityVerifier, IdentityMaterialError, type IdentityVerifier } from '../identity/verifier.ts';
+import { IdentityMaterialError } from '../identity/material.ts';
+import type { IdentityVerifier } from '../identity/verifier.ts';
 
 export interface Generation {
   readonly policy: Policy;
@@ -33,7 +35,7 @@ export async function readConfigText(path: string): Promise<string> {
 /** Build a generation from the config file; a ConfigError names every field at fault. */
 export async function loadGeneration(configPath: string, logger: Logger): Promise<Generation> {
   const text = await readConfigText(configPath);
-  const config = parseSidecarConfig(text, configPath);
+  const config = await parseSidecarConfigInThread(text, configPath);
   const material = await readMaterial(config, configPath);
   const file = (field: string) => material.byField.get(field);
 
@@ -49,6 +51,10 @@ export async function loadGeneration(configPath: string, logger: Logger): Promis
 
   let verifier: IdentityVerifier | undefined;
   if (config.identity.mode !== 'Disabled') {
+    // Loaded only when identities are verified: jose and ldapts stay out of the heap of
+    // a sidecar that does not need them, and every MiB kept there makes each full GC
+    // of the relay's buffers dearer (bench/: C-STORE CPU per GiB).
+    const { createIdentityVerifier } = await import('../identity/verifier.ts');
     try {
       verifier = createIdentityVerifier(
         config.identity,

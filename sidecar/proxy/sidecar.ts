@@ -6,7 +6,7 @@ import type { Server as HttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
-import { ConfigError } from '../config/load.ts';
+import { ConfigError } from '../config/error.ts';
 import type { SidecarConfig } from '../config/schema.ts';
 import { watchFiles, type FileWatch } from '../config/watch.ts';
 import { parseSourceAddress } from '../decision/address.ts';

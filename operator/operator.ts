@@ -16,6 +16,10 @@ import { EventRecorder } from './kube/events.ts';
 import { LeaderElector } from './leader/elector.ts';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import type { OperatorOptions } from './options.ts';
+import { WebhookNamespacesController } from './controllers/webhook-namespaces.ts';
+import { startWebhookServer, type WebhookServer } from './webhook/server.ts';
+import type { Admission } from './webhook/admission.ts';
+import { join } from 'node:path';
 
 export const REPORTING_CONTROLLER = 'dicomguard.io/operator';
 
@@ -97,6 +101,27 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
 
   for (const informer of caches.all) informer.start();
 
+  // The injecting webhook answers on every replica, leader or not: a PACS pod must be
+  // able to start while leadership changes hands.
+  let webhook: WebhookServer | undefined;
+  if (options.webhook) {
+    webhook = await startWebhookServer({
+      host: options.bindAddress,
+      port: options.webhook.port,
+      certFile: join(options.webhook.certDir, 'tls.crt'),
+      keyFile: join(options.webhook.certDir, 'tls.key'),
+      policiesOf: (namespace) => caches.policies.listIn(namespace).filter((p) => !p.metadata.deletionTimestamp),
+      settings: () => options.injection,
+      logger: logger.child({ scope: 'webhook' }),
+      registry: metrics.registry,
+      onAdmission: (admission) => recordAdmission(events, caches, admission),
+    });
+    logger.info({ webhook: `${options.bindAddress}:${webhook.port}`, certDir: options.webhook.certDir }, 'serving the injecting webhook');
+  }
+  const webhookNamespaces = options.webhookConfiguration
+    ? new WebhookNamespacesController({ client, caches, logger: logger.child({ scope: 'webhook-namespaces' }), configuration: options.webhookConfiguration.name, webhook: options.webhookConfiguration.webhook })
+    : undefined;
+
   let elector: LeaderElector | undefined;
   let local: AbortController | undefined;
   if (options.leaderElect) {
@@ -111,6 +136,7 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
       onStartedLeading: (leading) => {
         metrics.leader.set(1);
         void controller.run(leading);
+        webhookNamespaces?.run(leading);
       },
       onStoppedLeading: async () => {
         metrics.leader.set(0);
@@ -123,6 +149,7 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
     local = new AbortController();
     metrics.leader.set(1);
     void controller.run(local.signal);
+    webhookNamespaces?.run(local.signal);
   }
 
   let stopping: Promise<void> | undefined;
@@ -140,6 +167,8 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
           metrics.leader.set(0);
           await controller.stopped();
         }
+        await webhookNamespaces?.settled();
+        await webhook?.close();
         await Promise.all(caches.all.map((i) => i.stop()));
         await Promise.all(servers.map(closeServer));
         client.close();
@@ -148,4 +177,26 @@ export async function startOperator(options: OperatorOptions, logger: Logger): P
       return stopping;
     },
   };
+}
+
+/**
+ * The webhook's decisions that someone should hear of become Events on the policy:
+ * a pod that opted out or runs on the host network is not protected; two policies
+ * select the same pod.
+ */
+function recordAdmission(events: EventRecorder, caches: Caches, admission: Admission): void {
+  const report = admission.report;
+  if (!report?.policy || !admission.namespace) return;
+  const policy = caches.policies.getIn(admission.namespace, report.policy);
+  if (!policy) return;
+  const reasons: Partial<Record<typeof report.reason, string>> = { 'opted-out': 'PodOptedOut', 'host-network': 'PodOnHostNetwork', 'policy-conflict': 'Conflict' };
+  const reason = reasons[report.reason];
+  if (!reason) return;
+  events.record({
+    regarding: { apiVersion: policy.apiVersion, kind: policy.kind, namespace: admission.namespace, name: report.policy, uid: policy.metadata.uid },
+    type: 'Warning',
+    reason,
+    action: 'Inject',
+    note: report.message,
+  });
 }

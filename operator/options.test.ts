@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RESOURCES } from './kube/resources.ts';
 import { parseDuration, parseOperatorArgs, UsageError } from './options.ts';
-import { asPolicyRules, CLUSTER_RULES, leaseRules } from './rbac.ts';
+import { asPolicyRules, CLUSTER_RULES, leaseRules, webhookRules } from './rbac.ts';
 
 test('defaults: every namespace, no leader election, client-go timings, ports 8080/8081', () => {
   const options = parseOperatorArgs([], { POD_NAME: 'dicom-guard-7d9f' });
@@ -43,7 +43,15 @@ test('every flag', () => {
       '--workers=2',
       '--resync-period=1m30s',
       '--sidecar-image=registry.example.org/dicom-guard:1.0',
+      '--sidecar-image-pull-policy=Always',
+      '--sidecar-cpu-request=100m',
+      '--sidecar-memory-request=128Mi',
+      '--sidecar-memory-limit=512Mi',
       '--sidecar-admin-port=9999',
+      '--webhook-cert-dir=/etc/dicom-guard/webhook',
+      '--webhook-port=9443',
+      '--webhook-configuration=dicom-guard',
+      '--webhook-name=dicom-guard.dicomguard.io',
       '--certificate-duration=720h',
       '--certificate-renew-before=240h',
       '--log-level=debug',
@@ -63,7 +71,15 @@ test('every flag', () => {
     healthPort: 9000,
     workers: 2,
     resyncSeconds: 90,
-    sidecarImage: 'registry.example.org/dicom-guard:1.0',
+    injection: {
+      image: 'registry.example.org/dicom-guard:1.0',
+      imagePullPolicy: 'Always',
+      adminPort: 9999,
+      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+      runAsUser: 65532,
+    },
+    webhook: { certDir: '/etc/dicom-guard/webhook', port: 9443 },
+    webhookConfiguration: { name: 'dicom-guard', webhook: 'dicom-guard.dicomguard.io' },
     render: { adminPort: 9999, certificateDuration: '720h', certificateRenewBefore: '240h' },
     logLevel: 'debug',
   });
@@ -84,6 +100,9 @@ const refusals: [string[], RegExp][] = [
   [['--certificate-duration=90d'], /--certificate-duration: "90d" is not a duration/],
   [['positional'], /positional/],
   [['--leader-elect=yes'], /does not take an argument/],
+  [['--sidecar-image-pull-policy=Sometimes'], /--sidecar-image-pull-policy: "Sometimes"/],
+  [['--sidecar-memory-limit=lots'], /--sidecar-memory-limit: "lots" is not a Kubernetes quantity/],
+  [['--webhook-configuration=x'], /--webhook-configuration and --webhook-name go together/],
 ];
 for (const [args, message] of refusals) {
   test(`refused: ${args.join(' ')}`, () => {
@@ -97,7 +116,7 @@ test('parseDuration', () => {
 });
 
 test('RBAC: every resource the operator uses is granted in one place; least privilege', () => {
-  const rules = [...CLUSTER_RULES, ...leaseRules('dicom-guard-operator')];
+  const rules = [...CLUSTER_RULES, ...leaseRules('dicom-guard-operator'), ...webhookRules('dicom-guard')];
   const granted = (group: string, resource: string, verb: string) => rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
   for (const resource of Object.values(RESOURCES)) assert.ok(rules.some((r) => r.apiGroups.includes(resource.group) && r.resources.includes(resource.plural)), resource.plural);
   for (const rule of rules) {
@@ -116,6 +135,8 @@ test('RBAC: every resource the operator uses is granted in one place; least priv
   assert.equal(leaseRules('x')[1]!.resourceNames, ['x'], 'get and update only the named Lease');
   assert.not.ok(CLUSTER_RULES.some((r) => r.resources.includes('leases')), 'leases are granted in the lease namespace only');
   assert.equal(Object.keys(asPolicyRules(CLUSTER_RULES)[0]!).sort(), ['apiGroups', 'resources', 'verbs']);
+  const webhook = webhookRules('dicom-guard');
+  assert.equal([webhook.length, webhook[0]!.resourceNames, webhook[0]!.verbs], [1, ['dicom-guard'], ['get', 'patch']], 'its own webhook configuration only, never create');
 });
 
 test.run();

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { DEFAULT_TIMING, type ElectionTiming } from './leader/lease.ts';
 import { DEFAULT_RENDER_SETTINGS, type RenderSettings } from './render/sidecar-config.ts';
+import { DEFAULT_INJECTION_SETTINGS, type InjectionSettings } from './webhook/inject.ts';
 
 export const OPERATOR_USAGE = `usage: dicom-guard operator [flags]
   --kubeconfig FILE             credentials (default: $KUBECONFIG, else the pod's ServiceAccount)
@@ -21,8 +22,17 @@ export const OPERATOR_USAGE = `usage: dicom-guard operator [flags]
   --health-port PORT            GET /healthz, /readyz (default 8081; may equal --metrics-port)
   --workers N                   policies reconciled at once (default 4)
   --resync-period DURATION      every policy is checked again this often (default 10m)
-  --sidecar-image IMAGE         the sidecar image the webhook injects
+  --sidecar-image IMAGE         the sidecar image the webhook injects (default ${DEFAULT_INJECTION_SETTINGS.image})
+  --sidecar-image-pull-policy P Always, IfNotPresent or Never (default ${DEFAULT_INJECTION_SETTINGS.imagePullPolicy})
+  --sidecar-cpu-request Q       the injected sidecar's resources (defaults ${DEFAULT_INJECTION_SETTINGS.resources.requests.cpu},
+  --sidecar-memory-request Q      ${DEFAULT_INJECTION_SETTINGS.resources.requests.memory} and a ${DEFAULT_INJECTION_SETTINGS.resources.limits.memory} memory limit)
+  --sidecar-memory-limit Q
   --sidecar-admin-port PORT     the sidecar's metrics and health port in rendered configs (default ${DEFAULT_RENDER_SETTINGS.adminPort})
+  --webhook-cert-dir DIR        serve the injecting webhook with DIR/tls.crt and DIR/tls.key (reloaded on change);
+                                no webhook without it
+  --webhook-port PORT           its HTTPS port (default 9443)
+  --webhook-configuration NAME  the MutatingWebhookConfiguration whose namespaceSelector the operator keeps
+  --webhook-name NAME             to the namespaces holding a policy, and the webhook's name in it
   --certificate-duration D      server certificate lifetime (default ${DEFAULT_RENDER_SETTINGS.certificateDuration})
   --certificate-renew-before D  renew this long before expiry (default ${DEFAULT_RENDER_SETTINGS.certificateRenewBefore})
   --log-level LEVEL             fatal, error, warn, info, debug, trace (default info)`;
@@ -41,8 +51,11 @@ export interface OperatorOptions {
   healthPort: number;
   workers: number;
   resyncSeconds: number;
-  sidecarImage?: string;
   render: RenderSettings;
+  injection: InjectionSettings;
+  webhook?: { certDir: string; port: number };
+  /** The MutatingWebhookConfiguration (and webhook in it) whose namespaceSelector the leader maintains. */
+  webhookConfiguration?: { name: string; webhook: string };
   logLevel: LevelWithSilent;
 }
 
@@ -110,7 +123,15 @@ export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
         workers: { type: 'string' },
         'resync-period': { type: 'string', default: '10m' },
         'sidecar-image': { type: 'string' },
+        'sidecar-image-pull-policy': { type: 'string' },
+        'sidecar-cpu-request': { type: 'string' },
+        'sidecar-memory-request': { type: 'string' },
+        'sidecar-memory-limit': { type: 'string' },
         'sidecar-admin-port': { type: 'string' },
+        'webhook-cert-dir': { type: 'string' },
+        'webhook-port': { type: 'string' },
+        'webhook-configuration': { type: 'string' },
+        'webhook-name': { type: 'string' },
         'certificate-duration': { type: 'string' },
         'certificate-renew-before': { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
@@ -134,6 +155,15 @@ export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
   if (!LEVELS.includes(level)) throw new UsageError(`--log-level: "${level}" is not one of ${LEVELS.join(', ')}`);
   const resyncSeconds = parseDuration('--resync-period', v['resync-period']!);
   const base = env.POD_NAME || hostname();
+  const pullPolicy = v['sidecar-image-pull-policy'] ?? DEFAULT_INJECTION_SETTINGS.imagePullPolicy;
+  if (pullPolicy !== 'Always' && pullPolicy !== 'IfNotPresent' && pullPolicy !== 'Never') throw new UsageError(`--sidecar-image-pull-policy: "${pullPolicy}" is not Always, IfNotPresent or Never`);
+  const quantity = (flag: string, text: string | undefined, fallback: string) => {
+    if (text === undefined) return fallback;
+    if (!/^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/.test(text)) throw new UsageError(`--${flag}: "${text}" is not a Kubernetes quantity (like 50m, 96Mi)`);
+    return text;
+  };
+  if (Boolean(v['webhook-configuration']) !== Boolean(v['webhook-name'])) throw new UsageError('--webhook-configuration and --webhook-name go together');
+  const adminPort = integer('--sidecar-admin-port', v['sidecar-admin-port'], DEFAULT_RENDER_SETTINGS.adminPort, 1, 65535);
   return {
     ...(v.kubeconfig ? { kubeconfig: v.kubeconfig } : {}),
     ...(v.namespace ? { namespace: v.namespace } : {}),
@@ -147,9 +177,23 @@ export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
     healthPort: integer('--health-port', v['health-port'], 8081, 1, 65535),
     workers: integer('--workers', v.workers, 4, 1, 64),
     resyncSeconds,
-    ...(v['sidecar-image'] ? { sidecarImage: v['sidecar-image'] } : {}),
+    injection: {
+      image: v['sidecar-image'] ?? DEFAULT_INJECTION_SETTINGS.image,
+      imagePullPolicy: pullPolicy,
+      adminPort,
+      resources: {
+        requests: {
+          cpu: quantity('sidecar-cpu-request', v['sidecar-cpu-request'], DEFAULT_INJECTION_SETTINGS.resources.requests.cpu),
+          memory: quantity('sidecar-memory-request', v['sidecar-memory-request'], DEFAULT_INJECTION_SETTINGS.resources.requests.memory),
+        },
+        limits: { memory: quantity('sidecar-memory-limit', v['sidecar-memory-limit'], DEFAULT_INJECTION_SETTINGS.resources.limits.memory) },
+      },
+      runAsUser: DEFAULT_INJECTION_SETTINGS.runAsUser,
+    },
+    ...(v['webhook-cert-dir'] ? { webhook: { certDir: v['webhook-cert-dir'], port: integer('--webhook-port', v['webhook-port'], 9443, 1, 65535) } } : {}),
+    ...(v['webhook-configuration'] ? { webhookConfiguration: { name: v['webhook-configuration'], webhook: v['webhook-name']! } } : {}),
     render: {
-      adminPort: integer('--sidecar-admin-port', v['sidecar-admin-port'], DEFAULT_RENDER_SETTINGS.adminPort, 1, 65535),
+      adminPort,
       certificateDuration: goDuration('--certificate-duration', v['certificate-duration'], DEFAULT_RENDER_SETTINGS.certificateDuration),
       certificateRenewBefore: goDuration('--certificate-renew-before', v['certificate-renew-before'], DEFAULT_RENDER_SETTINGS.certificateRenewBefore),
     },

@@ -59,6 +59,21 @@ export function leaseRules(leaseName: string): readonly ExplainedRule[] {
   ];
 }
 
+/**
+ * The injecting webhook's own configuration, by name only: the leader keeps its
+ * namespaceSelector to the namespaces that hold a policy (so only candidate pods are sent).
+ * Nothing else about webhooks: creating or changing other admission webhooks would be a
+ * way to take over the cluster.
+ */
+export function webhookRules(configurationName: string): readonly ExplainedRule[] {
+  return [
+    {
+      ...rule(RESOURCES.mutatingWebhookConfigurations, ['get', 'patch'], 'keep the webhook\'s namespaceSelector to the namespaces that hold a DicomAccessPolicy (server-side apply of that field only)'),
+      resourceNames: [configurationName],
+    },
+  ];
+}
+
 /** Rules as Kubernetes wants them (without `why`). */
 export const asPolicyRules = (rules: readonly ExplainedRule[]): PolicyRule[] =>
   rules.map(({ apiGroups, resources, verbs, resourceNames }) => ({ apiGroups: [...apiGroups], resources: [...resources], verbs: [...verbs], ...(resourceNames ? { resourceNames: [...resourceNames] } : {}) }));

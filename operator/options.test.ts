@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { RESOURCES } from './kube/resources.ts';
 import { parseDuration, parseOperatorArgs, UsageError } from './options.ts';
 import { asPolicyRules, CLUSTER_RULES, leaseRules, webhookRules } from './rbac.ts';
+import { DEFAULT_INJECTION_SETTINGS } from './webhook/inject.ts';
 
 test('defaults: every namespace, no leader election, client-go timings, ports 8080/8081', () => {
   const options = parseOperatorArgs([], { POD_NAME: 'dicom-guard-7d9f' });
@@ -19,6 +20,7 @@ test('defaults: every namespace, no leader election, client-go timings, ports 80
       healthPort: 8081,
       workers: 4,
       resyncSeconds: 600,
+      injection: DEFAULT_INJECTION_SETTINGS,
       render: { adminPort: 9095, certificateDuration: '2160h', certificateRenewBefore: '720h' },
       logLevel: 'info',
     },

@@ -116,22 +116,33 @@ export interface OperatorProcessOptions {
   identity: string;
   dir: string;
   args?: string[];
+  /** The entry point (default cmd/dicom-guard.ts; the benchmark runs dist/, as the image does). */
+  cli?: string;
+  /** Node.js flags before it (a benchmark's --cpu-prof). */
+  nodeArgs?: string[];
+  /** Instead of this harness's operator arguments: all of them, given the ports it picked (the chart's, say). */
+  argsFor?: (ports: { health: number; metrics: number }) => string[];
 }
 
 export async function startOperatorProcess(options: OperatorProcessOptions): Promise<OperatorProcess> {
   const [healthPort, metricsPort] = [await freePort(), await freePort()];
   const args = [
-    CLI,
+    ...(options.nodeArgs ?? []),
+    options.cli ?? CLI,
     'operator',
-    `--kubeconfig=${options.kubeconfig}`,
-    '--bind-address=127.0.0.1',
-    `--health-port=${healthPort}`,
-    `--metrics-port=${metricsPort}`,
-    '--leader-elect',
-    `--lease-name=${LEASE_NAME}`,
-    `--lease-namespace=${OPERATOR_NAMESPACE}`,
-    `--leader-elect-identity=${options.identity}`,
-    '--log-level=debug',
+    ...(options.argsFor
+      ? options.argsFor({ health: healthPort, metrics: metricsPort })
+      : [
+          `--kubeconfig=${options.kubeconfig}`,
+          '--bind-address=127.0.0.1',
+          `--health-port=${healthPort}`,
+          `--metrics-port=${metricsPort}`,
+          '--leader-elect',
+          `--lease-name=${LEASE_NAME}`,
+          `--lease-namespace=${OPERATOR_NAMESPACE}`,
+          `--leader-elect-identity=${options.identity}`,
+          '--log-level=debug',
+        ]),
     ...(options.args ?? []),
   ];
   const proc = start(`operator ${options.identity}`, NODE, args, { logFile: join(options.dir, `${options.identity}.log`) });

@@ -15,7 +15,7 @@ export interface Pki {
   dir: string;
   ca: CertificateFiles;
   /** Issue a leaf certificate; names[0] is the subject CN, all of them SAN DNS names. */
-  issue(name: string, options?: { names?: string[]; usage?: 'server' | 'client' | 'both'; days?: number; file?: string }): Promise<CertificateFiles>;
+  issue(name: string, options?: { names?: string[]; ips?: string[]; usage?: 'server' | 'client' | 'both'; days?: number; file?: string }): Promise<CertificateFiles>;
 }
 
 async function openssl(args: string[], cwd: string): Promise<void> {
@@ -38,7 +38,8 @@ export async function createPki(caName = 'dicom-guard test CA'): Promise<Pki> {
       const usage = options.usage ?? 'both';
       const extendedKeyUsage = usage === 'server' ? 'serverAuth' : usage === 'client' ? 'clientAuth' : 'serverAuth,clientAuth';
       const extFile = join(dir, `${file}.ext`);
-      await writeFile(extFile, `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\nextendedKeyUsage=${extendedKeyUsage}\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n`);
+      const alternatives = [...names.map((n) => `DNS:${n}`), ...(options.ips ?? []).map((ip) => `IP:${ip}`)];
+      await writeFile(extFile, `subjectAltName=${alternatives.join(',')}\nextendedKeyUsage=${extendedKeyUsage}\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=CA:FALSE\n`);
       const key = join(dir, `${file}.key`);
       const csr = join(dir, `${file}.csr`);
       const cert = join(dir, `${file}.crt`);

@@ -115,7 +115,7 @@ function installExitHook(): void {
   }
 }
 
-function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
+export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(-pgid, signal);
     return true;
@@ -136,12 +136,12 @@ function procStat(pid: number): { state: string; start: string } | undefined {
   }
 }
 
-function processStart(pid: number): string | undefined {
+export function processStart(pid: number): string | undefined {
   return procStat(pid)?.start;
 }
 
 /** Whether pid runs (a zombie has exited), and is the process that started at `start`. */
-function isRunning(pid: number, start?: string): boolean {
+export function isRunning(pid: number, start?: string): boolean {
   const stat = procStat(pid);
   if (!stat || stat.state === 'Z') return false;
   return start === undefined || stat.start === start;

@@ -160,6 +160,18 @@ test('a set older than 10 minutes is fetched again on its next use', () =>
     assert.is(result.status, 'failed', 'the key removed by the issuer is no longer accepted');
   }));
 
+test('a remembered token is checked again once the set is due for refetching: refused when the issuer removed its key', () =>
+  scenario([first.jwk], async ({ issuer, verifier, clock: c }) => {
+    const token = await sign(first);
+    for (let i = 0; i < 3; i++) verified(await verifier.verify(token));
+    assert.is(issuer.requests, 1);
+    c.advance(601);
+    issuer.keys = [second.jwk];
+    const result = await verifier.verify(token);
+    assert.is(issuer.requests, 2);
+    assert.is(result.status, 'failed', 'the key removed by the issuer no longer vouches for the token');
+  }));
+
 test('the issuer failing: transient failure, failed fetches are rate-limited too, the last good set stays in use', () =>
   scenario([first.jwk], async ({ issuer, verifier, clock: c }) => {
     issuer.misbehave = { status: 503 };

@@ -74,12 +74,28 @@ export interface KeySource {
   readonly key: JWTVerifyGetKey;
   /** Said after "no key with kid ..." (e.g. when the set was last fetched). */
   freshness(): string;
+  /**
+   * Names the keys in use right now, so that a token verified with them may be
+   * remembered (jwt.ts) for as long as they stay the same; undefined when the keys must
+   * be looked at again before any token is accepted (a fetched set due for refetching,
+   * none fetched yet, a closed source).
+   */
+  keysVersion(): number | undefined;
   close(): void;
 }
 
+/** identity.jwt.jwksFile: the keys of one file; a changed file makes a new generation, and a new source. */
 export function localKeySource(keySet: JSONWebKeySet): KeySource {
   const local = createLocalJWKSet(keySet);
-  return { key: local, freshness: () => 'in identity.jwt.jwksFile', close: () => undefined };
+  let closed = false;
+  return {
+    key: local,
+    freshness: () => 'in identity.jwt.jwksFile',
+    keysVersion: () => (closed ? undefined : 0),
+    close: () => {
+      closed = true;
+    },
+  };
 }
 
 export interface RemoteKeySetOptions {
@@ -107,6 +123,8 @@ export class RemoteKeySet implements KeySource {
   private attemptedAt: number | undefined;
   private inFlight: Promise<void> | undefined;
   private lastFailure = '';
+  /** Successful fetches: each may have brought other keys. */
+  private keySets = 0;
   /** Fetches started, for tests and the log. */
   fetches = 0;
 
@@ -130,15 +148,24 @@ export class RemoteKeySet implements KeySource {
     return `at ${this.url.href} (fetched ${age} s ago; an unknown kid makes it fetch again at most every ${this.minRefreshIntervalMs / 1000} s)`;
   }
 
+  keysVersion(): number | undefined {
+    // A set due for refetching is fetched (by find()) before anything is accepted again.
+    if (!this.local || this.isStale()) return undefined;
+    return this.keySets;
+  }
+
   close(): void {
     this.closing.abort();
     this.local = undefined;
     this.lastFailure = 'this verifier was closed; a newer one took its place';
   }
 
+  private isStale(): boolean {
+    return this.fetchedAt === undefined || this.now() - this.fetchedAt >= this.maxAgeMs;
+  }
+
   private async find(...args: Parameters<JWTVerifyGetKey>): Promise<Awaited<ReturnType<JWTVerifyGetKey>>> {
-    const stale = this.fetchedAt === undefined || this.now() - this.fetchedAt >= this.maxAgeMs;
-    if (!this.local || stale) await this.refresh();
+    if (!this.local || this.isStale()) await this.refresh();
     if (!this.local) throw new KeySetUnavailableError(`the JWKS at ${this.url.href} could not be fetched (${this.lastFailure})`);
     try {
       return await this.local(...args);
@@ -177,6 +204,7 @@ export class RemoteKeySet implements KeySource {
       const keySet = parseKeySet(text, `the JWKS at ${url}`);
       if (this.closing.signal.aborted) return;
       this.local = createLocalJWKSet(keySet);
+      this.keySets++;
       this.fetchedAt = this.now();
       this.logger.info({ jwksUrl: url, keys: keySet.keys.length }, `fetched the JWKS at ${url}: ${keySet.keys.length} key(s)`);
     } catch (error) {

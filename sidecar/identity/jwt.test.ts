@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { generateKeyPairSync } from 'node:crypto';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import { localKeySource, parseKeySet } from './jwks.ts';
+import { localKeySource, parseKeySet, type KeySource } from './jwks.ts';
 import { JwtVerifier, type JwtConfig, type JwtResult } from './jwt.ts';
 import { IdentityMaterialError } from './material.ts';
 
@@ -213,6 +213,60 @@ test('malformed tokens', async () => {
   failedWith(await verifier().verify(`${header}.${b64url('[1,2]')}.${signature}`), /bad signature|malformed/);
   const tampered = `${header}.${b64url({ preferred_username: 'admin', iss: ISSUER, aud: 'pacs', exp: now() + 300 })}.${signature}`;
   failedWith(await verifier().verify(tampered), /^bad signature/, tampered);
+});
+
+/** A local key source whose key lookups are counted and whose version the test sets. */
+function watchedKeys(keys: JWK[] = [rsa.jwk, ec.jwk]) {
+  const local = localKeySource(parseKeySet(JSON.stringify({ keys }), 'test JWKS'));
+  const watched = { lookups: 0, version: 0 as number | undefined };
+  const source: KeySource = {
+    key: (header, token) => {
+      watched.lookups++;
+      return local.key(header, token);
+    },
+    freshness: () => local.freshness(),
+    keysVersion: () => watched.version,
+    close: () => local.close(),
+  };
+  return { watched, source };
+}
+
+test('a verified token is remembered: presented again, its signature is not checked again; failures are not remembered', async () => {
+  const { watched, source } = watchedKeys();
+  const jwt = new JwtVerifier(config(), source);
+  const token = await sign(rsa);
+  const expected = { status: 'verified', username: 'alice', groups: ['radiology', 'night-shift'] };
+  assert.equal(await jwt.verify(token), expected);
+  assert.equal(await jwt.verify(`${token}\n`), expected, 'the same token, as DCMTK may send it');
+  assert.is(watched.lookups, 1);
+  const refused = await sign(rsa, { aud: 'billing' });
+  failedWith(await jwt.verify(refused), /audience/);
+  failedWith(await jwt.verify(refused), /audience/);
+  assert.is(watched.lookups, 3, 'a refused token is checked each time');
+});
+
+test('a remembered token is checked again when it expires, when the keys change, and not remembered without a key version', async () => {
+  const { watched, source } = watchedKeys();
+  let t = now();
+  const jwt = new JwtVerifier(config({ clockSkewSeconds: 5 }), source, { now: () => t });
+  const token = await sign(rsa, { exp: t + 60 });
+  assert.is((await jwt.verify(token)).status, 'verified');
+  t += 60;
+  assert.is((await jwt.verify(token)).status, 'verified', 'expired, but within the clock skew');
+  assert.is(watched.lookups, 1);
+  t += 5;
+  failedWith(await jwt.verify(token), /^the JWT expired at /, token);
+  assert.is(watched.lookups, 2, 'near and past exp the whole check decides');
+
+  const other = await sign(rsa);
+  await jwt.verify(other);
+  watched.version = 1;
+  assert.is((await jwt.verify(other)).status, 'verified');
+  assert.is(watched.lookups, 4, 'other keys: checked again');
+  watched.version = undefined;
+  await jwt.verify(other);
+  await jwt.verify(other);
+  assert.is(watched.lookups, 6, 'keys that must be looked at again: never remembered');
 });
 
 test('parseKeySet: refuses what is not a usable public key set, naming the key or the line', async () => {

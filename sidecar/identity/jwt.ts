@@ -6,6 +6,17 @@
 //
 // Every failure gets a reason an operator can act on. The reasons quote claims (which
 // anyone holding the token can read) but never the token, which is a bearer credential.
+//
+// A client presents the same token on every association until it expires, and checking
+// its signature (WebCrypto, through jose) costs more CPU than the rest of a short
+// association put together. So a token that verified is remembered, by its SHA-256 (the
+// token itself is not kept), with what it proved, its exp and nbf, and the version of the
+// keys it was checked with (jwks.ts keysVersion). The same token is accepted again without
+// a signature check only while those keys are still the ones in use (a fetched set due
+// for refetching is fetched first) and while jose would still accept its exp and nbf, by
+// a second's margin; otherwise it goes through the whole check again. Failures are never
+// remembered. Envoy's jwt_authn (jwt_cache_config) does the same.
+import { createHash } from 'node:crypto';
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { IdentityConfig } from '../config/schema.ts';
 import { KeySetUnavailableError, type KeySource } from './jwks.ts';
@@ -26,14 +37,36 @@ function time(seconds: unknown): string {
 
 const failed = (why: string, transient?: boolean): JwtResult => (transient ? { status: 'failed', why, transient } : { status: 'failed', why });
 
+type Verified = Extract<JwtResult, { status: 'verified' }>;
+
+/** A token that verified: what it proved, until when, with which keys. */
+interface Remembered {
+  result: Verified;
+  exp: number;
+  nbf: number | undefined;
+  keysVersion: number;
+}
+
+/** Distinct verified tokens remembered at once; past that the oldest is forgotten. */
+export const REMEMBERED_TOKENS = 1024;
+
+export interface JwtVerifierOptions {
+  /** The time in seconds since the epoch, for jose's claim checks too; the system clock by default. */
+  now?: () => number;
+}
+
 export class JwtVerifier {
   private readonly config: JwtConfig;
   private readonly keys: KeySource;
   private readonly options: JWTVerifyOptions;
+  private readonly clock: (() => number) | undefined;
+  /** By the token's SHA-256 (base64), oldest first. */
+  private readonly remembered = new Map<string, Remembered>();
 
-  constructor(config: JwtConfig, keys: KeySource) {
+  constructor(config: JwtConfig, keys: KeySource, options: JwtVerifierOptions = {}) {
     this.config = config;
     this.keys = keys;
+    this.clock = options.now;
     this.options = {
       issuer: config.issuer,
       audience: config.audiences,
@@ -45,6 +78,7 @@ export class JwtVerifier {
   }
 
   close(): void {
+    this.remembered.clear();
     this.keys.close();
   }
 
@@ -52,6 +86,9 @@ export class JwtVerifier {
   async verify(token: string): Promise<JwtResult> {
     token = token.replace(/^[\s\0]+|[\s\0]+$/g, '');
     if (token === '') return failed('the JWT is empty');
+    const digest = createHash('sha256').update(token).digest('base64');
+    const recalled = this.recall(digest);
+    if (recalled) return recalled;
     const parts = token.split('.').length;
     if (parts === 5) return failed('the JWT is encrypted (JWE); only signed tokens (JWS) are accepted');
     if (parts !== 3) return failed('the primary field is not a JWT in compact form (three dot-separated parts)');
@@ -71,25 +108,55 @@ export class JwtVerifier {
       return failed(`the JWT uses alg ${quote(alg)}, which is not in identity.jwt.algorithms (${this.config.algorithms.join(', ')})`);
     }
 
+    const keysVersion = this.keys.keysVersion();
     let payload: JWTPayload;
     try {
       payload = await this.verifyWithKeys(token);
     } catch (error) {
       return this.explain(error, alg, keyName);
     }
-    return this.identityOf(payload);
+    const result = this.identityOf(payload);
+    if (result.status === 'verified') this.remember(digest, result, payload, keysVersion);
+    return result;
+  }
+
+  private now(): number {
+    return this.clock ? this.clock() : Math.floor(Date.now() / 1000);
+  }
+
+  /** A remembered verification of this token, while its keys and its time are still good. */
+  private recall(digest: string): JwtResult | undefined {
+    const entry = this.remembered.get(digest);
+    if (!entry) return undefined;
+    const now = this.now();
+    const skew = this.config.clockSkewSeconds;
+    // jose accepts exp > now - skew and nbf <= now + skew; a second inside both, or check again.
+    const timely = entry.exp - 1 > now - skew && (entry.nbf === undefined || entry.nbf + 1 <= now + skew);
+    if (!timely || entry.keysVersion !== this.keys.keysVersion()) {
+      this.remembered.delete(digest);
+      return undefined;
+    }
+    return { status: 'verified', username: entry.result.username, groups: [...entry.result.groups] };
+  }
+
+  /** Only when the keys were the same before and after the check (a fetch may have replaced them meanwhile). */
+  private remember(digest: string, result: Verified, payload: JWTPayload, keysVersion: number | undefined): void {
+    if (keysVersion === undefined || keysVersion !== this.keys.keysVersion() || typeof payload.exp !== 'number') return;
+    if (this.remembered.size >= REMEMBERED_TOKENS) this.remembered.delete(this.remembered.keys().next().value!);
+    this.remembered.set(digest, { result: { ...result, groups: [...result.groups] }, exp: payload.exp, nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined, keysVersion });
   }
 
   private async verifyWithKeys(token: string): Promise<JWTPayload> {
+    const options = this.clock ? { ...this.options, currentDate: new Date(this.clock() * 1000) } : this.options;
     try {
-      return (await jwtVerify(token, this.keys.key, this.options)).payload;
+      return (await jwtVerify(token, this.keys.key, options)).payload;
     } catch (error) {
       // Several keys fit (no kid, or a kid used twice): the token must verify with one of them.
       if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
       let last: unknown = new errors.JWKSNoMatchingKey();
       for await (const key of error) {
         try {
-          return (await jwtVerify(token, key, this.options)).payload;
+          return (await jwtVerify(token, key, options)).payload;
         } catch (attempt) {
           last = attempt;
           if (!(attempt instanceof errors.JWSSignatureVerificationFailed)) break;

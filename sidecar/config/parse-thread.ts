@@ -19,7 +19,9 @@ const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './parse-worker.ts'
 
 /** parseSidecarConfig (load.ts) in a thread of its own: a ConfigError names every field at fault. */
 export function parseSidecarConfigInThread(text: string, source: string): Promise<SidecarConfig> {
-  const worker = new Worker(WORKER_URL, { workerData: { text, source } satisfies ParseRequest });
+  // A small young generation: the thread's memory is not all given back to the system when
+  // it ends, and parsing a config needs little (2 MiB: the sidecar's RSS as before).
+  const worker = new Worker(WORKER_URL, { workerData: { text, source } satisfies ParseRequest, resourceLimits: { maxYoungGenerationSizeMb: 2 } });
   return new Promise<SidecarConfig>((resolve, reject) => {
     worker.once('message', (answer: ParseAnswer) => {
       if ('problems' in answer) reject(new ConfigError(source, answer.problems));

@@ -7,8 +7,9 @@
 // with openssl and handed to the chart as an existing Secret and CA bundle.
 // Used by `npm run cluster:up`, the demo and the end-to-end tests.
 import { readFile, writeFile } from 'node:fs/promises';
+import { writeTokenKubeconfig } from '../harness/operator.ts';
 import { join } from 'node:path';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { createPki } from '../harness/pki.ts';
 import { freePort } from '../harness/ports.ts';
 import { run } from '../harness/processes.ts';
@@ -71,19 +72,7 @@ export async function installDicomGuard(cp: ControlPlane, dir: string, log: (lin
 
   log(`a token of ServiceAccount ${RELEASE_NAMESPACE}/${FULLNAME} for the operator`);
   const token = (await kubectl(['create', 'token', FULLNAME, '-n', RELEASE_NAMESPACE, '--duration=24h'])).trim();
-  const operatorKubeconfig = join(dir, 'operator.kubeconfig');
-  await writeFile(
-    operatorKubeconfig,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'local', cluster: { server: cp.server, 'certificate-authority-data': (await readFile(cp.caFile)).toString('base64') } }],
-      users: [{ name: FULLNAME, user: { token } }],
-      contexts: [{ name: 'operator', context: { cluster: 'local', user: FULLNAME } }],
-      'current-context': 'operator',
-    }),
-    { mode: 0o600 },
-  );
+  const operatorKubeconfig = await writeTokenKubeconfig(cp, FULLNAME, token, join(dir, 'operator.kubeconfig'));
   return { operatorKubeconfig, webhookCertDir, webhookPort, chartArgs, manifest, values };
 }
 

@@ -61,16 +61,20 @@ export async function operatorKubeconfig(cp: ControlPlane, dir: string): Promise
     },
   );
   const token = (await kubectl(cp, ['create', 'token', SERVICE_ACCOUNT, '-n', namespace, '--duration=2h'])).trim();
+  return writeTokenKubeconfig(cp, SERVICE_ACCOUNT, token, join(dir, 'operator.kubeconfig'));
+}
+
+/** A kubeconfig for `user` with only a bearer token (no admin certificate in it). */
+export async function writeTokenKubeconfig(cp: ControlPlane, user: string, token: string, path: string): Promise<string> {
   const ca = (await readFile(cp.caFile)).toString('base64');
-  const path = join(dir, 'operator.kubeconfig');
   await writeFile(
     path,
     stringify({
       apiVersion: 'v1',
       kind: 'Config',
       clusters: [{ name: 'local', cluster: { server: cp.server, 'certificate-authority-data': ca } }],
-      users: [{ name: SERVICE_ACCOUNT, user: { token } }],
-      contexts: [{ name: 'operator', context: { cluster: 'local', user: SERVICE_ACCOUNT } }],
+      users: [{ name: user, user: { token } }],
+      contexts: [{ name: 'operator', context: { cluster: 'local', user } }],
       'current-context': 'operator',
     }),
     { mode: 0o600 },

@@ -68,7 +68,7 @@ export async function measureAssociationRate(options: AssociationRateOptions): P
     if (options.jwt) {
       const jwt = await createJwtIdentity(dir);
       const withToken = associateRequest(CALLED, 'BENCH', jwt.userIdentity);
-      const path = await startSidecarPath({ upstreamPort: sink.port, calledAETitle: CALLED, ready: (port) => associateAndRelease(port, withToken, 5000) }, [], jwt.variant);
+      const path = await startSidecarPath({ upstreamPort: sink.port, calledAETitle: CALLED, ready: (port) => associateAndRelease(port, withToken, 5000) }, undefined, jwt.variant);
       paths.push(path);
       requests.set(path.name, withToken);
     }

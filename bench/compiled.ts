@@ -1,13 +1,16 @@
-// The benchmarks run the sidecar the way it is deployed: the compiled JavaScript in dist/
-// (`npm run build`, as the image does), not the .ts sources through Node's type
-// stripping, which keeps several MiB of its own in the heap and so changes how often V8
-// collects. dist/ is rebuilt first when any source it is built from is newer.
+// The benchmarks run the sidecar the way it is deployed: `node bin/dicom-guard.js sidecar`,
+// the image's entry point (which restarts itself with the sidecar's V8 flag), over the
+// compiled JavaScript in dist/ (`npm run build`, as the image does); not the .ts sources
+// through Node's type stripping, which keeps several MiB of its own in the heap and so
+// changes how often V8 collects. dist/ is rebuilt first when any source is newer.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../test/harness/processes.ts';
 import { NODE, ROOT } from '../test/harness/tools.ts';
 
-/** `dicom-guard` as the image runs it: node dist/cmd/dicom-guard.js. */
+/** `dicom-guard` as the image runs it (ENTRYPOINT node bin/dicom-guard.js). */
+export const LAUNCHER = join(ROOT, 'bin', 'dicom-guard.js');
+/** The compiled command itself, without the launcher (and so without its node flags). */
 export const COMPILED_CLI = join(ROOT, 'dist', 'cmd', 'dicom-guard.js');
 
 /** The folders tsconfig.build.json compiles. */

@@ -65,7 +65,7 @@ async function sampleRss(pid: number, samples = 5, intervalMs = 200): Promise<nu
   return median(values);
 }
 
-async function measureOne(nodeArgs: readonly string[], options: IdleMemoryOptions): Promise<[string, IdleMemorySidecar]> {
+async function measureOne(nodeArgs: readonly string[] | undefined, options: IdleMemoryOptions): Promise<[string, IdleMemorySidecar]> {
   const { associations, repeats, log } = options;
   const request = associateRequest(CALLED, 'BENCH');
   const upstream = await startAcceptingUpstream();
@@ -124,7 +124,7 @@ async function measureOne(nodeArgs: readonly string[], options: IdleMemoryOption
 /** A fresh sidecar (and one under the extra node flags) per measurement, each with its own acceptor. */
 export async function measureIdleMemory(options: IdleMemoryOptions): Promise<IdleMemoryResult> {
   const sidecars: Record<string, IdleMemorySidecar> = {};
-  for (const nodeArgs of options.sidecarNodeArgs?.length ? [[], options.sidecarNodeArgs] : [[]]) {
+  for (const nodeArgs of options.sidecarNodeArgs ? [undefined, options.sidecarNodeArgs] : [undefined]) {
     const [name, result] = await measureOne(nodeArgs, options);
     sidecars[name] = result;
   }

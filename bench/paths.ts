@@ -1,9 +1,9 @@
 // The ways a client reaches the same acceptor, measured side by side: direct (the
 // baseline), through nginx's stream proxy (what a DICOM-unaware relay costs) and through
-// the sidecar as the image runs it (`node dist/cmd/dicom-guard.js sidecar --config FILE`,
-// compiled JavaScript: see compiled.ts). With
-// --sidecar-node-args a second sidecar runs the same config under other Node.js/V8
-// flags, so a proposed runtime setting is measured against the default in the same run.
+// the sidecar as the image runs it (`node bin/dicom-guard.js sidecar --config FILE`,
+// compiled JavaScript: see compiled.ts). With --sidecar-node-args a second sidecar runs
+// the same config as `node <flags> dist/cmd/dicom-guard.js sidecar`, past the launcher
+// and its flag, so a runtime setting (or none) is measured against it in the same run.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import type { SidecarConfigInput } from '../sidecar/config/schema.ts';
 import { completeConfig } from '../test/harness/sidecar.ts';
 import { start, waitFor } from '../test/harness/processes.ts';
 import { NODE } from '../test/harness/tools.ts';
-import { COMPILED_CLI } from './compiled.ts';
+import { COMPILED_CLI, LAUNCHER } from './compiled.ts';
 import { startNginxStream } from './nginx-stream.ts';
 
 /** The baseline every ratio is taken against, and the proxy the sidecar is held to. */
@@ -21,7 +21,7 @@ export const NGINX = 'nginx';
 export const SIDECAR = 'sidecar';
 
 export interface Path {
-  /** direct, nginx, sidecar, or "sidecar <node args>" / "sidecar <label>". */
+  /** direct, nginx, sidecar, or "sidecar <node args>", "sidecar (no node flags)", "sidecar <label>". */
   name: string;
   port: number;
   /** The proxy's process (nginx's master; its worker is counted as a child); none for direct. */
@@ -45,7 +45,7 @@ export interface PathOptions {
   /** Answers once a path is ready (an association through it). */
   ready: (port: number) => Promise<unknown>;
   limits?: SidecarConfigInput['limits'];
-  /** Also run a sidecar under these node flags (e.g. ["--max-semi-space-size=1"]). */
+  /** Also run a sidecar from dist/ directly under these node flags (none: []), past the launcher. */
   sidecarNodeArgs?: readonly string[];
   /** nginx and the sidecar terminate TLS with this certificate (direct stays plain TCP, as a reference). */
   tls?: ServerTls;
@@ -58,10 +58,11 @@ export interface SidecarVariant {
 }
 
 /**
- * `node [nodeArgs] dist/cmd/dicom-guard.js sidecar --config FILE`, ready once /readyz
+ * `node bin/dicom-guard.js sidecar --config FILE`, or with `nodeArgs`
+ * `node [nodeArgs] dist/cmd/dicom-guard.js sidecar --config FILE`; ready once /readyz
  * answers and an association passed. (test/harness/sidecar.ts starts the .ts sources.)
  */
-export async function startSidecarPath(options: PathOptions, nodeArgs: readonly string[] = [], variant?: SidecarVariant): Promise<Path> {
+export async function startSidecarPath(options: PathOptions, nodeArgs?: readonly string[], variant?: SidecarVariant): Promise<Path> {
   const config = await completeConfig({
     upstream: { host: '127.0.0.1', port: options.upstreamPort },
     calledAETitles: [options.calledAETitle],
@@ -76,7 +77,8 @@ export async function startSidecarPath(options: PathOptions, nodeArgs: readonly 
   const configPath = join(dir, 'sidecar.yaml');
   await writeFile(configPath, stringify(config));
   // stdout is a pipe, as under a container runtime (the harness keeps what it reads).
-  const proc = start('sidecar', NODE, [...nodeArgs, COMPILED_CLI, 'sidecar', '--config', configPath], { logFile: join(dir, 'sidecar.log') });
+  const command = nodeArgs ? [...nodeArgs, COMPILED_CLI] : [LAUNCHER];
+  const proc = start('sidecar', NODE, [...command, 'sidecar', '--config', configPath], { logFile: join(dir, 'sidecar.log') });
   const port = config.listen!.port!;
   const stop = async () => {
     await proc.stop('SIGTERM', 15_000);
@@ -97,7 +99,8 @@ export async function startSidecarPath(options: PathOptions, nodeArgs: readonly 
     await stop();
     throw error;
   }
-  const name = [SIDECAR, variant?.label, ...nodeArgs].filter(Boolean).join(' ');
+  const flags = nodeArgs && (nodeArgs.length ? nodeArgs : ['(no node flags)']);
+  const name = [SIDECAR, variant?.label, ...(flags ?? [])].filter(Boolean).join(' ');
   return { name, port, pid: proc.child.pid, tls: options.tls !== undefined, output: () => proc.output(), stop };
 }
 
@@ -111,7 +114,7 @@ export async function startPaths(options: PathOptions): Promise<Path[]> {
     const nginx = await startNginxStream(options.upstreamPort, options.ready, options.tls);
     paths.push({ name: NGINX, port: nginx.port, pid: nginx.process.child.pid, tls: options.tls !== undefined, output: () => nginx.accessLog(), stop: () => nginx.stop() });
     paths.push(await startSidecarPath(options));
-    if (options.sidecarNodeArgs?.length) paths.push(await startSidecarPath(options, options.sidecarNodeArgs));
+    if (options.sidecarNodeArgs) paths.push(await startSidecarPath(options, options.sidecarNodeArgs));
   } catch (error) {
     await stopPaths(paths);
     throw error;

@@ -11,8 +11,9 @@
 // TLS (certificates made with openssl for the run); rate: associations per second, and
 // with a JWT identity verified on each; memory: RSS with many idle associations.
 //
-// --sidecar-node-args adds a second sidecar, run under those node flags, to every
-// benchmark: a proposed runtime setting measured against the default in the same run.
+// --sidecar-node-args adds a second sidecar to every benchmark, run from dist/ directly
+// under those node flags instead of the launcher's ("none": no flags at all): a runtime
+// setting measured against the deployed one in the same run.
 // --profile starts the sidecars with --cpu-prof and leaves the .cpuprofile files in
 // .local/bench/profiles (open them in Chrome DevTools or speedscope).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -68,8 +69,8 @@ const settings = {
   idleAssociations: Math.round(positive('associations', values.associations, 1000)),
   only: values.only ? values.only.split(',').map((s) => s.trim()) : [...BENCHMARKS],
   profile: values.profile,
-  sidecarNodeArgs: (values['sidecar-node-args'] ?? '').split(/\s+/).filter(Boolean),
-  sidecar: 'node dist/cmd/dicom-guard.js (compiled, as the image runs it)',
+  sidecarNodeArgs: values['sidecar-node-args'] === undefined ? undefined : values['sidecar-node-args'].split(/\s+/).filter((arg) => arg !== '' && arg !== 'none'),
+  sidecar: 'node bin/dicom-guard.js sidecar (as the image runs it: the launcher adds --initial-old-space-size=64) over the compiled dist/',
 };
 for (const name of settings.only) {
   if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`--only: unknown benchmark "${name}" (one of ${BENCHMARKS.join(', ')})`);
@@ -77,7 +78,7 @@ for (const name of settings.only) {
 const outPath = resolve(values.out ?? join(ROOT, '.local', 'bench', 'results.json'));
 
 // Before --profile sets NODE_OPTIONS: tsc is not what is being profiled.
-console.log(`sidecar: node dist/cmd/dicom-guard.js, the compiled build the image runs (${await ensureCompiled()})`);
+console.log(`sidecar: node bin/dicom-guard.js over the compiled dist/, as the image runs it (${await ensureCompiled()})`);
 
 if (settings.profile) {
   const profiles = join(ROOT, '.local', 'bench', 'profiles');

@@ -11,13 +11,17 @@ if (major < 22) {
 // The sidecar relays with 64 KiB socket reads, each a new buffer that only a garbage
 // collection frees. V8 sets the old generation's limit from the live heap (~10 MiB here),
 // so relaying made it collect the whole heap ~30 times per GiB. A floor of 64 MiB under
-// that limit leaves ~6, and takes the CPU per GiB of C-STORE from ~2.0 to ~1.1 s (plain)
-// and from 3.2 to 2.4 s (TLS) (bench/, against the same build without it; no effect on
-// the association rate or on the memory of idle associations). V8 takes the flag only at
-// start and Node.js refuses it in NODE_OPTIONS, so the sidecar command restarts itself
-// with it, in place (execve: same process, nothing loaded yet). A flag given wins.
-const SIDECAR_NODE_FLAGS = ['--initial-old-space-size=64'];
-const given = (flag) => process.execArgv.some((arg) => arg.split('=')[0] === flag.split('=')[0]);
+// that limit leaves ~6, and takes the CPU per GiB of C-STORE from ~2.0 to ~1.2 s (plain)
+// and from 3.2 to 2.4 s (TLS). The young generation, left to grow to V8's default, kept
+// the memory of 1000 idle associations climbing with each batch opened and released
+// (111, 128, 160 MiB); capped at 4 MiB a semi-space it stays at ~105 MiB, for ~8% more
+// CPU per GiB than the floor alone (bench/, each against the same build without it).
+// V8 takes these only at start and Node.js refuses the first in NODE_OPTIONS, so the
+// sidecar command restarts itself with them, in place (execve: same process, nothing
+// loaded yet). A flag given on the command line or in NODE_OPTIONS wins.
+const SIDECAR_NODE_FLAGS = ['--initial-old-space-size=64', '--max-semi-space-size=4'];
+const givenFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map((arg) => arg.split('=')[0]);
+const given = (flag) => givenFlags.includes(flag.split('=')[0]);
 if (process.argv[2] === 'sidecar' && typeof process.execve === 'function' && !SIDECAR_NODE_FLAGS.every(given)) {
   try {
     process.execve(process.execPath, [process.execPath, ...SIDECAR_NODE_FLAGS.filter((flag) => !given(flag)), ...process.execArgv, ...process.argv.slice(1)]);

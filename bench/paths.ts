@@ -1,6 +1,7 @@
 // The ways a client reaches the same acceptor, measured side by side: direct (the
-// baseline), through nginx's stream proxy (what a DICOM-unaware relay costs) and through
-// the sidecar as the image runs it (`node bin/dicom-guard.js sidecar --config FILE`,
+// baseline), through nginx's stream proxy (what a DICOM-unaware relay costs), through a
+// 10-line Node.js relay (node-relay.mjs: the floor of any proxy written for Node.js) and
+// through the sidecar as the image runs it (`node bin/dicom-guard.js sidecar --config FILE`,
 // compiled JavaScript: see compiled.ts). With --sidecar-node-args a second sidecar runs
 // the same config as `node <flags> dist/cmd/dicom-guard.js sidecar`, past the launcher
 // and its flag, so a runtime setting (or none) is measured against it in the same run.
@@ -14,10 +15,13 @@ import { start, waitFor } from '../test/harness/processes.ts';
 import { NODE } from '../test/harness/tools.ts';
 import { COMPILED_CLI, LAUNCHER } from './compiled.ts';
 import { startNginxStream } from './nginx-stream.ts';
+import { freePort } from '../test/harness/ports.ts';
+import { BCP195_CIPHERS } from '../sidecar/tls/context.ts';
 
 /** The baseline every ratio is taken against, and the proxy the sidecar is held to. */
 export const DIRECT = 'direct';
 export const NGINX = 'nginx';
+export const NODE_RELAY = 'node relay';
 export const SIDECAR = 'sidecar';
 
 export interface Path {
@@ -104,15 +108,37 @@ export async function startSidecarPath(options: PathOptions, nodeArgs?: readonly
   return { name, port, pid: proc.child.pid, tls: options.tls !== undefined, output: () => proc.output(), stop };
 }
 
+const RELAY_SCRIPT = join(import.meta.dirname, 'node-relay.mjs');
+
+/** node-relay.mjs (terminating TLS with `options.tls`), ready once an association passed through it. */
+async function startNodeRelay(options: PathOptions): Promise<Path> {
+  const port = await freePort();
+  const tlsFiles = options.tls ? [options.tls.cert, options.tls.key] : [];
+  const proc = start('node-relay', NODE, [RELAY_SCRIPT, String(port), String(options.upstreamPort), ...tlsFiles], { env: { ...process.env, BCP195_CIPHERS } });
+  const stop = async () => void (await proc.stop('SIGTERM', 5000));
+  try {
+    await waitFor('the node relay', async () => {
+      if (proc.child.exitCode !== null) throw new Error(`node-relay.mjs exited ${proc.child.exitCode}: ${proc.output()}`);
+      await options.ready(port);
+      return true;
+    }, 15_000, 100);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { name: NODE_RELAY, port, pid: proc.child.pid, tls: options.tls !== undefined, stop };
+}
+
 /**
- * Direct, nginx and the sidecar (and the sidecar under other node flags) in front of the
- * acceptor; with `tls`, nginx and the sidecars terminate TLS and direct stays plain.
+ * Direct, nginx, the Node.js relay and the sidecar (and the sidecar under other node
+ * flags) in front of the acceptor; with `tls`, all but direct terminate TLS.
  */
 export async function startPaths(options: PathOptions): Promise<Path[]> {
   const paths: Path[] = [{ name: DIRECT, port: options.upstreamPort, pid: undefined, tls: false, stop: async () => undefined }];
   try {
     const nginx = await startNginxStream(options.upstreamPort, options.ready, options.tls);
     paths.push({ name: NGINX, port: nginx.port, pid: nginx.process.child.pid, tls: options.tls !== undefined, output: () => nginx.accessLog(), stop: () => nginx.stop() });
+    paths.push(await startNodeRelay(options));
     paths.push(await startSidecarPath(options));
     if (options.sidecarNodeArgs) paths.push(await startSidecarPath(options, options.sidecarNodeArgs));
   } catch (error) {

@@ -113,6 +113,7 @@ export function formatReport(results: BenchResults): string {
   );
   out.push(`note: ${machine.note}`);
   if (typeof results.settings.sidecar === 'string') out.push(`sidecar: ${results.settings.sidecar}`);
+  out.push('node relay: bench/node-relay.mjs, a 10-line Node.js relay (no framing, decision, metrics or log): the least any Node.js proxy costs here');
   out.push(`load average at start ${machine.loadAverage.join(' ')}, at end ${results.loadAverageAtEnd.join(' ')}${(machine.loadAverage[0] ?? 0) > machine.cores ? ' (other work was competing: wall-time figures are noisy)' : ''}`);
   for (const store of results.storeThroughput) out.push('', ...storeTable(store, ''));
   for (const store of results.tlsStoreThroughput ?? []) {

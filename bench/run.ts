@@ -70,7 +70,7 @@ const settings = {
   only: values.only ? values.only.split(',').map((s) => s.trim()) : [...BENCHMARKS],
   profile: values.profile,
   sidecarNodeArgs: values['sidecar-node-args'] === undefined ? undefined : values['sidecar-node-args'].split(/\s+/).filter((arg) => arg !== '' && arg !== 'none'),
-  sidecar: 'node bin/dicom-guard.js sidecar (as the image runs it: the launcher adds --initial-old-space-size=64) over the compiled dist/',
+  sidecar: 'node bin/dicom-guard.js sidecar (as the image runs it: the launcher adds --initial-old-space-size=64 --max-semi-space-size=4) over the compiled dist/',
 };
 for (const name of settings.only) {
   if (!(BENCHMARKS as readonly string[]).includes(name)) throw new Error(`--only: unknown benchmark "${name}" (one of ${BENCHMARKS.join(', ')})`);

@@ -94,7 +94,7 @@ export async function measureStoreThroughput(options: StoreThroughputOptions): P
     for (const path of paths) {
       log(`  warm-up: ${path.name}`);
       await storeOnce(path, filePaths, maxPdu, tls);
-      if (path.tls) negotiated[path.name] = negotiatedOn(path);
+      if (path.tls && path.output) negotiated[path.name] = negotiatedOn(path);
     }
     const seconds = new Map<string, number[]>(paths.map((p) => [p.name, []]));
     const cpuPerGiB = new Map<string, number[]>(paths.map((p) => [p.name, []]));

@@ -72,13 +72,14 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   return targets;
 }
 
-function table(header: string[], rows: string[][]): string {
+/** A text table: the first column left-aligned, the others right-aligned. */
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-const fixed = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+export const fixed = (n: number | undefined, digits = 0) => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
 const range = (s: Summary, digits = 0) => `${fixed(s.min, digits)}-${fixed(s.max, digits)}`;
 const spread = (s: Summary) => `${fixed(s.spreadPercent)}%`;
 /** Every run in the order it ran: a trend (a sidecar slowing down run after run) shows here. */

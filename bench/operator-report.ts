@@ -175,7 +175,7 @@ export function formatOperatorReport(r: OperatorBenchResults): string {
     `world: ${s.policies} DicomAccessPolicies in ${s.namespaces} namespaces, ${s.policies * s.podsPerPolicy} pods (${s.podsPerPolicy} each, reported Running with an address), ` +
       `${s.tlsPolicies} with TLS, ${s.identityPolicies} with an identity Secret, ${s.fromPolicies} with \`from\` peers (${s.namespacePeerPolicies} across namespaces)`,
   );
-  out.push(`operator: ${s.operator} (V8 heap limit ${s.operatorHeapLimitMiB} MiB), --workers ${s.workers}, --resync-period ${s.resyncPeriod}; ${s.issuer ? 'cert-manager played by the bench (each Certificate marked Ready as it appears)' : 'no issuer: TLS policies count when Ready but for CertificateReady'}`);
+  out.push(`operator: ${s.operator} (memory limit ${s.operatorMemoryLimit}; V8 heap limit ${s.operatorHeapLimitMiB} MiB), --workers ${s.workers}, --resync-period ${s.resyncPeriod}; ${s.issuer ? 'cert-manager played by the bench (each Certificate marked Ready as it appears)' : 'no issuer: TLS policies count when Ready but for CertificateReady'}`);
   out.push('converged = Ready True at its generation, matchedPods = protectedPods = all its pods, and its ConfigMap holds exactly the expected peer addresses');
   if (r.cold) out.push('', 'Cold start: the world created first, then the operator started (nothing owned yet)', ...startTable(r.cold));
   if (r.steady) out.push('', `Nothing changes: leader election off, ${r.steady.seconds} s after all converged`, quietTable(r.steady));

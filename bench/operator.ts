@@ -7,7 +7,8 @@
 //                          [--concurrency 32] [--workers N] [--resync-period 1m]
 //                          [--steady-seconds 180] [--lease-seconds 60] [--timeout-seconds 600]
 //                          [--start after,before] [--no-issuer] [--profile] [--source]
-//                          [--operator-node-args="--max-old-space-size=192 ..."] [--quick] [--out FILE]
+//                          [--operator-node-args="--max-old-space-size=192 ..."] [--memory-limit MiB|none]
+//                          [--quick] [--out FILE]
 //
 // The world (bench/operator-world.ts): policies over namespaces, 5 pods each as the
 // webhook leaves them, some policies with `from` peers, TLS, identity Secrets. Phases:
@@ -24,17 +25,20 @@
 // appears (--no-issuer: TLS policies count when Ready but for CertificateReady).
 // --profile runs the operator under --cpu-prof and prints a summary per run.
 // RSS depends on how V8 sizes its heap, which Node derives from the memory it sees: the
-// whole host here, the cgroup limit in a pod (V8 gives the old generation half of it on
-// 64-bit). --operator-node-args runs the operator under other flags, e.g. those a pod
-// limited like the chart's would get; the heap limit in force is reported.
+// whole host outside a cgroup, the limit inside one. The operator runs as the chart
+// deploys it, in a memory cgroup limited to the chart's operator.resources.limits.memory
+// (--memory-limit MiB sets another, "none" runs it unconstrained); where no cgroup can be
+// made here it runs unconstrained, and says why. --operator-node-args runs it under other
+// flags. The limit and the V8 heap limit in force are reported.
 // --quick: 200 policies in 10 namespaces, short quiet windows (to try the bench out).
 // Results: a table, and JSON in .local/bench/operator.json. Nothing fails on a time.
 import { availableParallelism, cpus, release, tmpdir, totalmem } from 'node:os';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { CRD_FILE } from '../operator/api/crd.ts';
 import { KubeClient } from '../operator/kube/client.ts';
 import { loadKubeConfig } from '../operator/kube/config.ts';
@@ -45,6 +49,7 @@ import { operatorKubeconfig, startOperatorProcess, type OperatorProcess, type Sa
 import { ROOT } from '../test/harness/tools.ts';
 import { ensureCompiled, LAUNCHER } from './compiled.ts';
 import { loadAverage } from './machine.ts';
+import { createMemoryCgroup } from './memory-cgroup.ts';
 import { cpuSecondsOf } from './process-usage.ts';
 import {
   changedObjects,
@@ -80,6 +85,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     source: { type: 'boolean', default: false },
     'operator-node-args': { type: 'string' },
+    'memory-limit': { type: 'string' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
@@ -129,10 +135,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 if (!values.source) log(`operator: node ${relative(ROOT, LAUNCHER)} operator, as the image runs it, over dist/ (${await ensureCompiled()})`);
 if (settings.profile) await mkdir(profileDir, { recursive: true });
 
-/** The V8 heap limit the operator runs with (its Node.js under its flags, on this machine). */
-const heapLimitMiB = Math.round(
-  Number(execFileSync(process.execPath, [...settings.operatorNodeArgs, '-p', 'require("node:v8").getHeapStatistics().heap_size_limit'], { encoding: 'utf8' }).trim()) / 1048576,
-);
+/** The chart's memory limit for the operator, in MiB. */
+function chartOperatorMemoryLimitMiB(): number {
+  const values = parseYaml(readFileSync(join(ROOT, 'charts', 'dicom-guard', 'values.yaml'), 'utf8')) as { operator?: { resources?: { limits?: { memory?: string } } } };
+  const text = values.operator?.resources?.limits?.memory ?? '';
+  const match = /^(\d+)Mi$/.exec(text);
+  if (!match) throw new Error(`charts/dicom-guard/values.yaml: operator.resources.limits.memory "${text}" is not in Mi; pass --memory-limit`);
+  return Number(match[1]);
+}
+const memoryLimitMiB = values['memory-limit'] === 'none' ? undefined : positive('memory-limit', values['memory-limit'], chartOperatorMemoryLimitMiB());
+const cgroup = memoryLimitMiB === undefined ? 'not asked for (--memory-limit none)' : createMemoryCgroup('dicom-guard-bench-operator', memoryLimitMiB * 1048576);
+process.on('exit', () => typeof cgroup !== 'string' && cgroup.remove());
+const wrap = typeof cgroup === 'string' ? undefined : cgroup.wrap;
+const memoryLimit = typeof cgroup === 'string' ? `none: ${cgroup}` : `${memoryLimitMiB} MiB (memory cgroup ${cgroup.path})`;
+
+/** The V8 heap limit the operator runs with (its Node.js under its flags and memory limit, on this machine). */
+const heapProbe = [...settings.operatorNodeArgs, '-p', 'require("node:v8").getHeapStatistics().heap_size_limit'];
+const probe = wrap ? wrap(process.execPath, heapProbe) : { command: process.execPath, args: heapProbe };
+const heapLimitMiB = Math.round(Number(execFileSync(probe.command, probe.args, { encoding: 'utf8' }).trim()) / 1048576);
 const count = (pick: (p: World['policies'][number]) => boolean) => world.policies.filter(pick).length;
 const results: Omit<OperatorBenchResults, 'targets'> = {
   startedAt: startedAt.toISOString(),
@@ -153,6 +173,7 @@ const results: Omit<OperatorBenchResults, 'targets'> = {
     fromPolicies: count((p) => Object.keys(p.expectedPeers).length > 1),
     namespacePeerPolicies: count((p) => 'radiology-modalities' in p.expectedPeers),
     operator: `node ${[...settings.operatorNodeArgs, relative(ROOT, settings.cli)].join(' ')}${values.source ? ' (sources)' : ''}`,
+    operatorMemoryLimit: memoryLimit,
     operatorHeapLimitMiB: heapLimitMiB,
     workers: settings.workers ?? 'default (4)',
     resyncPeriod: settings.resyncPeriod,
@@ -189,6 +210,7 @@ async function startOperator(plane: Plane, name: string, leaderElect: boolean): 
     identity: `bench-${name}`,
     dir: plane.dir,
     cli: settings.cli,
+    wrap,
     nodeArgs: [...settings.operatorNodeArgs, ...(settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : [])],
     args: [`--leader-elect=${leaderElect}`, '--log-level=info', `--resync-period=${settings.resyncPeriod}`, ...(settings.workers ? [`--workers=${settings.workers}`] : [])],
   });

@@ -24,8 +24,9 @@ if (major < 22) {
 // operator: V8 sizes the young generation from the memory it sees (the whole host outside
 // a pod), and the informers' lists and watch events are short-lived garbage that fills
 // whatever it is given before a scavenge. Capped at 4 MiB a semi-space, the peak RSS of
-// the operator at scale (npm run bench:operator: 1000 policies, 5000 pods, on a 23.5 GiB
-// host) went from 451 to 317 MiB, for the same CPU.
+// the operator at scale, unconstrained on a 23.5 GiB host (npm run bench:operator
+// --memory-limit none: 1000 policies, 5000 pods), went from 451 to 317 MiB for the same
+// CPU (261 MiB once the informers also dropped list pages as they arrived).
 const NODE_FLAGS = {
   sidecar: ['--initial-old-space-size=64', '--max-semi-space-size=4'],
   operator: ['--max-semi-space-size=4'],

@@ -55,6 +55,11 @@ interface Entry<T> {
   namespace: string;
 }
 
+/** An object as it arrived, transformed, with the key it is stored under. */
+interface Arrival<T> extends Entry<T> {
+  key: string;
+}
+
 class Gone extends Error {}
 
 /** Consecutive failed watches after which the informer relists instead of watching again. */
@@ -156,14 +161,22 @@ export class Informer<T> {
     return this.#options.equal ? this.#options.equal(a, b) : isDeepStrictEqual(a, b);
   }
 
-  #set(object: KubeObject): void {
+  /** What the cache keeps of an object: its transform, taken as soon as it arrives so that the object itself can be dropped. */
+  #entry(object: KubeObject): Arrival<T> | undefined {
     const name = object.metadata?.name;
-    if (!name) return;
+    if (!name) return undefined;
     const namespace = object.metadata?.namespace ?? '';
-    const key = objectKey(namespace, name);
-    const value = this.#options.transform(object);
+    return { key: objectKey(namespace, name), namespace, value: this.#options.transform(object), resourceVersion: object.metadata?.resourceVersion ?? '' };
+  }
+
+  #set(object: KubeObject): void {
+    const entry = this.#entry(object);
+    if (entry) this.#put(entry);
+  }
+
+  #put({ key, namespace, value, resourceVersion }: Arrival<T>): void {
     const old = this.#store.get(key);
-    this.#store.set(key, { value, resourceVersion: object.metadata?.resourceVersion ?? '', namespace });
+    this.#store.set(key, { value, resourceVersion, namespace });
     if (!old) {
       let keys = this.#byNamespace.get(namespace);
       if (!keys) this.#byNamespace.set(namespace, (keys = new Set()));
@@ -192,7 +205,9 @@ export class Informer<T> {
 
   async #list(signal: AbortSignal): Promise<string> {
     const { client, resource, namespace, labelSelector, metadataOnly, pageSize = 500 } = this.#options;
-    const items: KubeObject[] = [];
+    // Pages are transformed as they arrive: a list of 5000 pods is never held whole
+    // (the operator's peak memory), and the cache changes only once the list is complete.
+    const entries: Arrival<T>[] = [];
     let continueToken: string | undefined;
     let resourceVersion: string;
     do {
@@ -205,16 +220,18 @@ export class Informer<T> {
         signal,
         timeoutMs: 60_000,
       });
-      items.push(...(page.items ?? []));
+      for (const item of page.items ?? []) {
+        const entry = this.#entry(item);
+        if (entry) entries.push(entry);
+      }
       continueToken = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? '';
     } while (continueToken);
     // Replace: report what changed since the cache was last filled.
     const seen = new Set<string>();
-    for (const item of items) {
-      if (!item.metadata?.name) continue;
-      seen.add(objectKey(item.metadata.namespace, item.metadata.name));
-      this.#set(item);
+    for (const entry of entries) {
+      seen.add(entry.key);
+      this.#put(entry);
     }
     for (const key of [...this.#store.keys()]) if (!seen.has(key)) this.#delete(key);
     return resourceVersion;

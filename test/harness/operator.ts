@@ -124,6 +124,8 @@ export interface OperatorProcessOptions {
   cli?: string;
   /** Node.js flags before it (a benchmark's --cpu-prof). */
   nodeArgs?: string[];
+  /** Runs the command through another (a benchmark's memory cgroup); the process keeps its pid. */
+  wrap?: (command: string, args: readonly string[]) => { command: string; args: string[] };
   /** Instead of this harness's operator arguments: all of them, given the ports it picked (the chart's, say). */
   argsFor?: (ports: { health: number; metrics: number }) => string[];
 }
@@ -149,7 +151,8 @@ export async function startOperatorProcess(options: OperatorProcessOptions): Pro
         ]),
     ...(options.args ?? []),
   ];
-  const proc = start(`operator ${options.identity}`, NODE, args, { logFile: join(options.dir, `${options.identity}.log`) });
+  const command = options.wrap ? options.wrap(NODE, args) : { command: NODE, args };
+  const proc = start(`operator ${options.identity}`, command.command, command.args, { logFile: join(options.dir, `${options.identity}.log`) });
   const metrics = async () => parseMetrics(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
   await waitFor(
     `operator ${options.identity} /readyz`,

@@ -12,12 +12,32 @@ const USAGE = `usage:
   dicom-guard sidecar --config FILE    run the DICOM access-control proxy
   dicom-guard check-config FILE        validate a SidecarConfig file
   dicom-guard operator                 run the Kubernetes operator
-  dicom-guard --version`;
+  dicom-guard --version
+Each command answers --help.`;
+
+const SIDECAR_USAGE = `usage: dicom-guard sidecar --config FILE
+
+Runs the DICOM access-control proxy with the SidecarConfig in FILE (reloaded when it
+changes). Logs and audit records are JSON lines on stdout.
+
+  -c, --config FILE   the SidecarConfig (YAML or JSON)
+  -h, --help          this text`;
 
 async function sidecar(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true });
+  let values: { config?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+  } catch (error) {
+    // Unknown flags and missing values: a usage error, not a stack trace.
+    console.error(`dicom-guard sidecar: ${error instanceof Error ? error.message : String(error)}\n${SIDECAR_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(SIDECAR_USAGE);
+    return 0;
+  }
   if (!values.config) {
-    console.error(`dicom-guard sidecar: --config FILE is required\n${USAGE}`);
+    console.error(`dicom-guard sidecar: --config FILE is required\n${SIDECAR_USAGE}`);
     return 2;
   }
   const running = await Sidecar.start({ configPath: values.config });
@@ -34,6 +54,10 @@ async function sidecar(args: string[]): Promise<number> {
 
 async function checkConfig(args: string[]): Promise<number> {
   const path = args[0];
+  if (path === '--help' || path === '-h') {
+    console.log('usage: dicom-guard check-config FILE\n\nValidates a SidecarConfig and the files it names (TLS keys, identity files) as the sidecar would at start; exits 0 when valid.');
+    return 0;
+  }
   if (!path) {
     console.error(`dicom-guard check-config: a FILE is required\n${USAGE}`);
     return 2;

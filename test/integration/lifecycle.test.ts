@@ -90,6 +90,22 @@ test('an invalid config at start: exit 1 and a message naming the field', async 
   assert.match(missing.stderr, /nope\.yaml:\n {2}- cannot read the file: ENOENT/);
 });
 
+test('command line: --help for each command; an unknown flag is a usage error (exit 2), not a stack trace', async () => {
+  for (const args of [['--help'], ['sidecar', '--help'], ['check-config', '--help'], ['operator', '--help']]) {
+    const help = await run(NODE, [CLI, ...args]);
+    assert.is(help.code, 0, `${args.join(' ')}: ${help.output}`);
+    assert.match(help.stdout, /usage:\s+dicom-guard/);
+  }
+  const unknown = await run(NODE, [CLI, 'sidecar', '--confg', 'x.yaml']);
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, /dicom-guard sidecar: Unknown option '--confg'/);
+  assert.match(unknown.stderr, /usage: dicom-guard sidecar --config FILE/);
+  assert.not.match(unknown.stderr, /\n\s+at /, 'no stack trace');
+  const none = await run(NODE, [CLI, 'sidecar']);
+  assert.is(none.code, 2);
+  assert.match(none.stderr, /--config FILE is required/);
+});
+
 test('maxAssociationsPerPeer: the next association gets (2,3,2) until one is released', async ({ orthanc }) => {
   const sidecar = await startSidecar({ ...base(orthanc), peers: [{ name: 'modality', aeTitles: ['PYSCU', 'CT01'] }], limits: { maxAssociationsPerPeer: 1 } });
   const scu = startScu(sidecar.port, { aet: 'PYSCU' });

@@ -1,6 +1,6 @@
 // The sidecar as users run it: `dicom-guard sidecar --config FILE`, a real process,
 // its JSON log lines parsed so tests can read the audit records.
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -41,9 +41,17 @@ export async function completeConfig(config: PartialConfig): Promise<SidecarConf
   };
 }
 
-export async function startSidecar(partial: PartialConfig): Promise<SidecarProcess> {
+export interface SidecarLaunch {
+  /** The command before `sidecar --config FILE` (default: this Node.js and cmd/dicom-guard.ts). */
+  command?: readonly [string, ...string[]];
+  /** Run as this user and group (the image's 65532); the config folder is then made readable to it. */
+  user?: { uid: number; gid: number };
+}
+
+export async function startSidecar(partial: PartialConfig, launch: SidecarLaunch = {}): Promise<SidecarProcess> {
   const config = await completeConfig(partial);
   const dir = await mkdtemp(join(tmpdir(), 'dg-sidecar-'));
+  if (launch.user) await chmod(dir, 0o755);
   const configPath = join(dir, 'sidecar.yaml');
   const writeConfig = async (next: SidecarConfigInput | string) => {
     const temporary = `${configPath}.${process.hrtime.bigint()}`;
@@ -51,8 +59,10 @@ export async function startSidecar(partial: PartialConfig): Promise<SidecarProce
     await rename(temporary, configPath);
   };
   await writeConfig(config);
-  const proc = start('sidecar', NODE, [CLI, 'sidecar', '--config', configPath], {
+  const [command, ...args] = launch.command ?? [NODE, CLI];
+  const proc = start('sidecar', command, [...args, 'sidecar', '--config', configPath], {
     logFile: join(dir, 'sidecar.log'),
+    ...launch.user,
   });
   const logs = (): LogRecord[] =>
     proc

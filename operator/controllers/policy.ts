@@ -27,7 +27,8 @@ import { OWNED_RESOURCES, SecretData, type Caches } from './caches.ts';
 import { APPLIED_HASH_ANNOTATION, applyVerdict, canonicalJson, controlledBy, PendingWrites, stamp } from './diff.ts';
 import { CERT_MANAGER_MISSING, policyStatus, type OwnedOutcome, type Outcomes } from './policy-status.ts';
 import { countPods } from './protection.ts';
-import { ownerPolicyKey, policiesForNamespace, policiesForPod, policiesForSecret, policyChanged, policyKey } from './triggers.ts';
+import { policiesForNamespace, policyOfOwned, policiesForPod, policiesForSecret, policyChanged, policyKey } from './triggers.ts';
+import { tlsSecretAction, tlsSecretOwnership } from './tls-secret.ts';
 import { WorkQueue } from './queue.ts';
 
 const CONTROLLER = 'policy';
@@ -140,10 +141,9 @@ export class PolicyController {
     caches.secretVersions.on({ add: secretChanged, update: secretChanged, delete: secretChanged });
     for (const informer of Object.values(caches.owned)) {
       informer.on({
-        add: (_key, o) => this.#enqueue([ownerPolicyKey(o.metadata.namespace, o.metadata.ownerReferences)].filter((k) => k !== undefined)),
-        update: (_key, old, o) =>
-          this.#enqueue(new Set([ownerPolicyKey(old.metadata.namespace, old.metadata.ownerReferences), ownerPolicyKey(o.metadata.namespace, o.metadata.ownerReferences)].filter((k) => k !== undefined))),
-        delete: (_key, o) => this.#enqueue([ownerPolicyKey(o.metadata.namespace, o.metadata.ownerReferences)].filter((k) => k !== undefined)),
+        add: (_key, o) => this.#enqueue([policyOfOwned(o)].filter((k) => k !== undefined)),
+        update: (_key, old, o) => this.#enqueue(new Set([policyOfOwned(old), policyOfOwned(o)].filter((k) => k !== undefined))),
+        delete: (_key, o) => this.#enqueue([policyOfOwned(o)].filter((k) => k !== undefined)),
       });
     }
     // cert-manager installed or removed: every policy that wants a Certificate.
@@ -238,6 +238,7 @@ export class PolicyController {
     // Write what differs; delete what is no longer wanted.
     const outcomes = {} as Record<OwnedKind, OwnedOutcome>;
     for (const kind of OWNED_KINDS) outcomes[kind] = await this.#reconcileOwned(policy, kind, names[OBJECT_NAME[kind]], desired, signal);
+    const tlsSecretFailure = await this.#reconcileTlsSecret(policy, names, desired.kinds.has('Certificate'), signal);
 
     // Status, written only when it changed.
     const configMap = outcomes.ConfigMap;
@@ -265,6 +266,7 @@ export class PolicyController {
 
     this.#recordEvents(policy, desired, outcomes, status, signal);
     const failures = Object.entries(outcomes).flatMap(([kind, o]) => (o.state === 'failed' && o.reason !== 'NameConflict' ? [`${kind}: ${o.message}`] : []));
+    if (tlsSecretFailure) failures.push(`TLS Secret: ${tlsSecretFailure}`);
     if (statusError) failures.push(`status: ${errorMessage(statusError)}`);
     if (failures.length) {
       const reason = statusError ? errorReason(statusError) : (Object.values(outcomes).find((o) => o.state === 'failed') as { reason: string } | undefined)?.reason ?? 'Error';
@@ -340,6 +342,36 @@ export class PolicyController {
       if (kind === 'Certificate' && isNotFound(error)) return { state: 'not-served' };
       return { state: 'failed', reason: errorReason(error), message: `could not apply ${where}: ${errorMessage(error)}` };
     }
+  }
+
+  /** tls-secret.ts: cert-manager's TLS Secret is owned by the policy while TLS is on, and deleted once it is off. Returns what failed. */
+  async #reconcileTlsSecret(policy: CachedPolicy, names: PolicyObjectNames, certificateWanted: boolean, signal: AbortSignal): Promise<string | undefined> {
+    const { caches, client, metrics } = this.#o;
+    const { namespace } = policy.metadata;
+    const cacheKey = `${namespace}/${names.tlsSecret}`;
+    const live = caches.owned.Secret.get(cacheKey);
+    const action = tlsSecretAction(policy, names.certificate, certificateWanted, live);
+    if (action === 'none') return undefined;
+    const pendingKey = `${policyKey(policy)}#TlsSecret`;
+    const cachedVersion = caches.owned.Secret.resourceVersionOf(cacheKey);
+    // Done a moment ago; the cache has not seen it yet.
+    if (this.#pending.get(pendingKey, cachedVersion) === action) return undefined;
+    signal.throwIfAborted();
+    try {
+      if (action === 'adopt') await client.apply(RESOURCES.secrets, tlsSecretOwnership(policy, names.tlsSecret), { signal });
+      else await client.delete(RESOURCES.secrets, namespace, names.tlsSecret, live!.metadata.uid, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      if (action === 'delete' && isNotFound(error)) return undefined;
+      return `could not ${action === 'adopt' ? 'make the policy an owner of' : 'delete'} Secret ${cacheKey}: ${errorMessage(error)}`;
+    }
+    this.#pending.remember(pendingKey, action, cachedVersion);
+    metrics.objectWrites.inc({ kind: 'Secret', operation: action === 'adopt' ? 'apply' : 'delete' });
+    this.#log.info(
+      { policy: policyKey(policy), object: `Secret ${cacheKey}` },
+      action === 'adopt' ? "made the policy an owner of cert-manager's TLS Secret (deleted with the policy)" : 'deleted the TLS Secret of a Certificate no longer wanted',
+    );
+    return undefined;
   }
 
   async #writeStatus(policy: CachedPolicy, status: DicomAccessPolicyStatus, signal: AbortSignal): Promise<void> {

@@ -5,8 +5,8 @@ import { asStored } from '../api/defaults.ts';
 import { validPolicies } from '../api/fixtures.ts';
 import { API_VERSION, KIND, type DicomAccessPolicySpecInput } from '../api/v1alpha1.ts';
 import type { NamespaceInfo } from '../render/peers.ts';
-import type { CachedPod, CachedPolicy } from './cached.ts';
-import { ownerPolicyKey, policiesForNamespace, policiesForPod, policiesForSecret, policyChanged } from './triggers.ts';
+import type { CachedPod, CachedPolicy, OwnedObject } from './cached.ts';
+import { ownerPolicyKey, policiesForNamespace, policiesForPod, policiesForSecret, policyChanged, policyOfOwned } from './triggers.ts';
 
 const server = { uid: 'u', creationTimestamp: '2026-01-01T00:00:00Z' };
 const make = (name: string, spec: DicomAccessPolicySpecInput, namespace = 'imaging'): CachedPolicy =>
@@ -52,6 +52,15 @@ test('an owned object concerns its controlling DicomAccessPolicy', () => {
   assert.is(ownerPolicyKey('imaging', [{ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', name: 'c', uid: 'u', controller: true }]), undefined);
   assert.is(ownerPolicyKey('imaging', [{ apiVersion: 'dicomguard.io/v1alpha1', kind: 'DicomAccessPolicy', name: 'main', uid: 'u' }]), undefined, 'not the controller');
   assert.is(ownerPolicyKey('imaging', undefined), undefined);
+});
+
+test("an owned object without our controller (cert-manager's TLS Secret) concerns the policy its label names", () => {
+  const meta = (metadata: Partial<OwnedObject['metadata']>) => ({ metadata: { name: 'x', namespace: 'imaging', ...metadata } });
+  const controller = [{ apiVersion: 'dicomguard.io/v1alpha1', kind: 'DicomAccessPolicy', name: 'main', uid: 'u', controller: true }];
+  assert.is(policyOfOwned(meta({ ownerReferences: controller, labels: { 'dicomguard.io/policy': 'main' } })), 'imaging/main');
+  assert.is(policyOfOwned(meta({ labels: { 'dicomguard.io/policy': 'main' } })), 'imaging/main');
+  assert.is(policyOfOwned(meta({ ownerReferences: [{ ...controller[0]!, controller: false }], labels: { 'dicomguard.io/policy': 'main' } })), 'imaging/main');
+  assert.is(policyOfOwned(meta({ labels: {} })), undefined);
 });
 
 test('policyChanged: a new generation, uid or deletion; not a status update', () => {

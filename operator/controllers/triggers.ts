@@ -6,7 +6,8 @@ import type { OwnerReference } from '../kube/client.ts';
 import { referencedSecrets } from '../render/material.ts';
 import type { NamespaceInfo } from '../render/peers.ts';
 import { labelSelectorMatches, selects, type Labels } from '../render/selection.ts';
-import type { CachedPod, CachedPolicy } from './cached.ts';
+import { POLICY_LABEL } from '../render/owned.ts';
+import type { CachedPod, CachedPolicy, OwnedObject } from './cached.ts';
 
 export const policyKey = (policy: Pick<CachedPolicy, 'metadata'>): string => `${policy.metadata.namespace}/${policy.metadata.name}`;
 
@@ -51,6 +52,16 @@ export function policiesForNamespace(policies: readonly CachedPolicy[]): string[
 /** Policies that reference the Secret namespace/name. */
 export function policiesForSecret(policies: readonly CachedPolicy[], namespace: string, name: string): string[] {
   return policies.filter((p) => p.metadata.namespace === namespace && referencedSecrets(p).some((ref) => ref.name === name)).map(policyKey);
+}
+
+/**
+ * The policy an owned object belongs to: its controller, else its policy label (the TLS
+ * Secret cert-manager writes carries the labels of the Certificate's secretTemplate and no
+ * controller of ours).
+ */
+export function policyOfOwned(object: Pick<OwnedObject, 'metadata'>): string | undefined {
+  const label = object.metadata.labels?.[POLICY_LABEL];
+  return ownerPolicyKey(object.metadata.namespace, object.metadata.ownerReferences) ?? (label ? `${object.metadata.namespace}/${label}` : undefined);
 }
 
 /** The policy that controls an owned object (its controller owner reference), if any. */

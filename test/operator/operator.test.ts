@@ -219,6 +219,34 @@ test('cert-manager reports the Certificate Ready: the policy is Ready, every con
   assert.match(printed, /api-md-example\s+True\s+0\s+0/, 'kubectl get shows Ready, Matched, Protected');
 });
 
+test("cert-manager writes the TLS Secret (the sidecar's private key): the operator makes the policy its owner", async () => {
+  // As cert-manager does: the Certificate's secretTemplate labels, its own annotation, no owner.
+  const certificate = await getJson<{ spec: { secretName: string; secretTemplate: { labels: Record<string, string> } } }>(plane(), ['certificate', names.certificate, '-n', NS]);
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  await applyObjects(plane(), {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/tls',
+    metadata: { name: certificate!.spec.secretName, namespace: NS, labels: certificate!.spec.secretTemplate.labels, annotations: { 'cert-manager.io/certificate-name': names.certificate } },
+    data: { 'tls.crt': b64('certificate'), 'tls.key': b64('private key'), 'ca.crt': b64('ca') },
+  });
+  const policy = await getPolicy();
+  const owners = await waitFor(
+    'the policy among the TLS Secret owners',
+    async () => {
+      const secret = await getJson<{ metadata: { ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[] } }>(plane(), ['secret', names.tlsSecret, '-n', NS]);
+      return secret?.metadata.ownerReferences?.some((r) => r.uid === policy!.metadata.uid) ? secret.metadata.ownerReferences : undefined;
+    },
+    15_000,
+    200,
+  );
+  assert.equal(
+    owners.map((r) => [r.kind, r.name, r.controller]),
+    [[KIND, fixture.metadata.name, false]],
+    'an owner, not the controller',
+  );
+});
+
 test('an update of the policy flows into the ConfigMap; the status follows the new generation', async () => {
   await kubectl(plane(), ['patch', 'dap', fixture.metadata.name, '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { calledAETitles: ['PACS', 'ARCHIVE'] } })]);
   await waitFor('ARCHIVE in the rendered config', async () => (parse((await sidecarYaml())!) as SidecarConfigInput).calledAETitles.includes('ARCHIVE'), 15_000, 200);
@@ -272,7 +300,7 @@ test('two policies selecting the same pod: the newer reports Conflict naming pod
   // It stays for the resync test below: a policy without peers (an empty ingress list).
 });
 
-test('TLS turned off: the Certificate is deleted, the client CA leaves the identity Secret', async () => {
+test('TLS turned off: the Certificate and its TLS Secret are deleted, the client CA leaves the identity Secret', async () => {
   await kubectl(plane(), ['patch', 'dap', fixture.metadata.name, '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { tls: { mode: 'Disabled', clientCertificates: 'None', clientCASecretRef: null } } })]);
   await waitFor('the Certificate deleted', async () => (await getJson(plane(), ['certificate', names.certificate, '-n', NS])) === undefined, 20_000, 200);
   const policy = await policyWhen('CertificateReady Disabled', (p) => condition(p, 'CertificateReady')?.reason === 'Disabled');
@@ -287,6 +315,7 @@ test('TLS turned off: the Certificate is deleted, the client CA leaves the ident
     200,
   );
   assert.equal(Object.keys(identity.data).sort(), ['htpasswd', 'jwks.json']);
+  await waitFor('the TLS Secret deleted', async () => (await getJson(plane(), ['secret', names.tlsSecret, '-n', NS])) === undefined, 15_000, 200);
 });
 
 test('nothing changed: resyncs reconcile both policies and write nothing (no API writes, the same resourceVersions)', async () => {

@@ -52,14 +52,19 @@ async function sidecar(args: string[]): Promise<number> {
   return 0;
 }
 
+const CHECK_CONFIG_USAGE = `usage: dicom-guard check-config FILE
+
+Validates a SidecarConfig and the files it names (TLS keys, identity files) as the
+sidecar would at start; exits 0 when valid.`;
+
 async function checkConfig(args: string[]): Promise<number> {
   const path = args[0];
   if (path === '--help' || path === '-h') {
-    console.log('usage: dicom-guard check-config FILE\n\nValidates a SidecarConfig and the files it names (TLS keys, identity files) as the sidecar would at start; exits 0 when valid.');
+    console.log(CHECK_CONFIG_USAGE);
     return 0;
   }
   if (!path) {
-    console.error(`dicom-guard check-config: a FILE is required\n${USAGE}`);
+    console.error(`dicom-guard check-config: a FILE is required\n${CHECK_CONFIG_USAGE}`);
     return 2;
   }
   // The same loading the sidecar does at start: the config, the files it names, TLS keys.

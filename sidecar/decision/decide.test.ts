@@ -12,6 +12,8 @@ import { Reject } from './reject.ts';
 const VERIFICATION = '1.2.840.10008.1.1';
 const CT_IMAGE = '1.2.840.10008.5.1.4.1.1.2';
 const STUDY_FIND = '1.2.840.10008.5.1.4.1.2.2.1';
+const STUDY_GET = '1.2.840.10008.5.1.4.1.2.2.3';
+const asScp = (sopClassUid: string, scuRole = 0) => ({ maxLength: 16384, roleSelections: [{ sopClassUid, scuRole, scpRole: 1 }], extendedNegotiations: [], commonExtendedNegotiations: [], unknownSubItems: [] });
 
 const policy = compilePolicy(
   parseSidecarConfig(`
@@ -28,6 +30,9 @@ peers:
   - name: viewer
     aeTitles: [VIEWER]
     services: [verification, query]
+  - name: retriever
+    aeTitles: [RETRIEVER]
+    services: [verification, query, retrieve]
   - name: radiologists
     aeTitles: [RADWS]
     users: [alice]
@@ -107,6 +112,14 @@ const cases: Case[] = [
   { name: 'one below the limits is admitted', source: '10.20.0.5', active: 9, activeOfPeer: 1, expect: { verdict: 'accept', peer: 'ct-scanner' } },
   { name: 'services: refused contexts are listed', request: { callingAETitle: 'VIEWER', abstractSyntaxes: [VERIFICATION, CT_IMAGE, STUDY_FIND] }, source: '192.0.2.1', expect: { verdict: 'accept', peer: 'viewer', refused: [3] } },
   { name: 'services: nothing allowed proposed (1,1,1)', request: { callingAETitle: 'VIEWER', abstractSyntaxes: [CT_IMAGE] }, source: '192.0.2.1', expect: { verdict: 'reject', code: Reject.NoReasonGiven, why: /may use only verification, query/ } },
+  {
+    name: 'C-GET: storage contexts proposed with the SCP role are accepted for a peer that may retrieve',
+    request: { callingAETitle: 'RETRIEVER', abstractSyntaxes: [STUDY_GET, CT_IMAGE], userInformation: asScp(CT_IMAGE, 1) },
+    source: '192.0.2.1',
+    expect: { verdict: 'accept', peer: 'retriever', refused: [] },
+  },
+  { name: 'C-GET: ... but not without role selection', request: { callingAETitle: 'RETRIEVER', abstractSyntaxes: [STUDY_GET, CT_IMAGE] }, source: '192.0.2.1', expect: { verdict: 'accept', peer: 'retriever', refused: [3] } },
+  { name: 'C-GET: ... nor for a peer that may not retrieve', request: { callingAETitle: 'VIEWER', abstractSyntaxes: [STUDY_FIND, CT_IMAGE], userInformation: asScp(CT_IMAGE) }, source: '192.0.2.1', expect: { verdict: 'accept', peer: 'viewer', refused: [3] } },
   { name: 'peer with users: listed user', request: { callingAETitle: 'RADWS' }, source: '192.0.2.1', identity: alice, expect: { verdict: 'accept', peer: 'radiologists' } },
   { name: 'peer with groups: member of a listed group', request: { callingAETitle: 'RADWS' }, source: '192.0.2.1', identity: bob, expect: { verdict: 'accept', peer: 'radiologists' } },
   { name: 'peer with users: other user (1,2,1)', request: { callingAETitle: 'RADWS' }, source: '192.0.2.1', identity: carol, expect: { verdict: 'reject', code: Reject.IdentityRejected, why: /user "carol" is not among the users or groups of peer radiologists/ } },

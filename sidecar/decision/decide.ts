@@ -10,7 +10,7 @@
 import type { AssociateRequest } from '../wire/pdu.ts';
 import { DICOM_APPLICATION_CONTEXT } from '../wire/pdu.ts';
 import { aeTitleProblem, printableAETitle } from '../dicom/ae-title.ts';
-import { serviceCovers } from '../dicom/services.ts';
+import { isStorageSopClass, servicesAllowGet, servicesCover } from '../dicom/services.ts';
 import type { Address } from './address.ts';
 import { peerAllowsAddress, type Peer, type Policy } from './policy.ts';
 import { Reject, type RejectCode } from './reject.ts';
@@ -145,6 +145,19 @@ function describeIdentity(identity: IdentityOutcome): string {
   return identity.status === 'verified' ? `user "${identity.username}"` : 'an anonymous caller';
 }
 
+/**
+ * Whether the peer may use a presentation context for `abstractSyntax`: one of its
+ * services covers it, or it is a storage SOP class the caller proposes to take the SCP
+ * role for (role selection, PS3.7 D.3.3.4) and the peer may C-GET: a C-GET returns its
+ * instances on such contexts (PS3.4 C.4.3.3). The message guard then lets only the PACS
+ * send C-STORE-RQ on them, unless the peer may store too.
+ */
+function contextAllowed(peer: Peer, request: AssociateRequest, abstractSyntax: string): boolean {
+  if (servicesCover(peer.services, abstractSyntax)) return true;
+  if (!isStorageSopClass(abstractSyntax) || !servicesAllowGet(peer.services)) return false;
+  return request.userInformation.roleSelections.some((role) => role.sopClassUid === abstractSyntax && role.scpRole === 1);
+}
+
 /** Step 2: identity, the peers' users and groups, limits and services. */
 export function admit(candidates: readonly Peer[], input: AdmitInput, policy: Policy): Decision {
   const { identity, request } = input;
@@ -179,9 +192,7 @@ export function admit(candidates: readonly Peer[], input: AdmitInput, policy: Po
     return reject(Reject.LocalLimitExceeded, `peer ${peer.name} has ${ofPeer} associations open; limits.maxAssociationsPerPeer is ${limits.maxAssociationsPerPeer}`, peer.name);
   }
 
-  const refused = peer.services
-    ? request.presentationContexts.filter((pc) => !peer.services!.some((s) => serviceCovers(s, pc.abstractSyntax))).map((pc) => pc.id)
-    : [];
+  const refused = request.presentationContexts.filter((pc) => !contextAllowed(peer, request, pc.abstractSyntax)).map((pc) => pc.id);
   if (refused.length > 0 && refused.length === request.presentationContexts.length) {
     return reject(Reject.NoReasonGiven, `peer ${peer.name} may use only ${peer.services!.join(', ')}; none of the ${refused.length} proposed presentation contexts is one of them`, peer.name);
   }

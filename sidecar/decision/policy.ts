@@ -14,6 +14,8 @@ export interface Peer {
   readonly clientCertificateNames: ReadonlySet<string> | undefined;
   /** Service names and raw SOP class UIDs; undefined: all. */
   readonly services: readonly string[] | undefined;
+  /** C-MOVE destinations (AE titles, trimmed); undefined: any. */
+  readonly moveDestinations: ReadonlySet<string> | undefined;
   readonly config: PeerConfig;
 }
 
@@ -37,6 +39,7 @@ export function compilePolicy(config: SidecarConfig): Policy {
       groups: optionalSet(peer.groups),
       clientCertificateNames: optionalSet(peer.clientCertificateNames?.map((n) => n.toLowerCase())),
       services: peer.services,
+      moveDestinations: optionalSet(peer.moveDestinations?.map((t) => t.trim())),
       config: peer,
     }),
   );

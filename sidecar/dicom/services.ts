@@ -34,28 +34,38 @@ const STORAGE_ELSEWHERE = new Set([
 ]);
 
 // PS3.4 Annex C.6: Query/Retrieve information models.
-const QUERY = new Set([
+export const QUERY_MODELS: ReadonlySet<string> = new Set([
   '1.2.840.10008.5.1.4.1.2.1.1', // Patient Root Q/R FIND
   '1.2.840.10008.5.1.4.1.2.2.1', // Study Root Q/R FIND
   '1.2.840.10008.5.1.4.1.2.3.1', // Patient/Study Only Q/R FIND (retired, still sent)
 ]);
-const RETRIEVE = new Set([
+// C-MOVE and C-GET models apart: C-GET returns its instances on storage contexts the
+// requestor proposes with the SCP role (PS3.4 C.4.3, PS3.7 D.3.3.4), C-MOVE over a new
+// association from the PACS to the move destination (PS3.4 C.4.2).
+export const MOVE_MODELS: ReadonlySet<string> = new Set([
   '1.2.840.10008.5.1.4.1.2.1.2', // Patient Root Q/R MOVE
-  '1.2.840.10008.5.1.4.1.2.1.3', // Patient Root Q/R GET
   '1.2.840.10008.5.1.4.1.2.2.2', // Study Root Q/R MOVE
-  '1.2.840.10008.5.1.4.1.2.2.3', // Study Root Q/R GET
   '1.2.840.10008.5.1.4.1.2.3.2', // Patient/Study Only Q/R MOVE (retired)
-  '1.2.840.10008.5.1.4.1.2.3.3', // Patient/Study Only Q/R GET (retired)
   '1.2.840.10008.5.1.4.1.2.4.2', // Composite Instance Root Retrieve MOVE
+]);
+export const GET_MODELS: ReadonlySet<string> = new Set([
+  '1.2.840.10008.5.1.4.1.2.1.3', // Patient Root Q/R GET
+  '1.2.840.10008.5.1.4.1.2.2.3', // Study Root Q/R GET
+  '1.2.840.10008.5.1.4.1.2.3.3', // Patient/Study Only Q/R GET (retired)
   '1.2.840.10008.5.1.4.1.2.4.3', // Composite Instance Root Retrieve GET
   '1.2.840.10008.5.1.4.1.2.5.3', // Composite Instance Retrieve Without Bulk Data GET
 ]);
 
+export const VERIFICATION = '1.2.840.10008.1.1'; // PS3.4 Annex A
+export const MODALITY_WORKLIST_FIND = '1.2.840.10008.5.1.4.31'; // PS3.4 Annex K.6.1
+export const MODALITY_PERFORMED_PROCEDURE_STEP = '1.2.840.10008.3.1.2.3.3'; // PS3.4 Annex F.7
+export const STORAGE_COMMITMENT_PUSH = '1.2.840.10008.1.20.1'; // PS3.4 Annex J.3
+
 const EXACT: Record<Exclude<ServiceName, 'storage' | 'query' | 'retrieve'>, ReadonlySet<string>> = {
-  verification: new Set(['1.2.840.10008.1.1']), // PS3.4 Annex A
-  worklist: new Set(['1.2.840.10008.5.1.4.31']), // PS3.4 Annex K.6.1
-  mpps: new Set(['1.2.840.10008.3.1.2.3.3']), // PS3.4 Annex F.7
-  'storage-commitment': new Set(['1.2.840.10008.1.20.1']), // PS3.4 Annex J.3 (push model)
+  verification: new Set([VERIFICATION]),
+  worklist: new Set([MODALITY_WORKLIST_FIND]),
+  mpps: new Set([MODALITY_PERFORMED_PROCEDURE_STEP]),
+  'storage-commitment': new Set([STORAGE_COMMITMENT_PUSH]),
 };
 
 export function isStorageSopClass(uid: string): boolean {
@@ -68,9 +78,9 @@ export function serviceCovers(service: string, abstractSyntax: string): boolean 
     case 'storage':
       return isStorageSopClass(abstractSyntax);
     case 'query':
-      return QUERY.has(abstractSyntax);
+      return QUERY_MODELS.has(abstractSyntax);
     case 'retrieve':
-      return RETRIEVE.has(abstractSyntax);
+      return MOVE_MODELS.has(abstractSyntax) || GET_MODELS.has(abstractSyntax);
     case 'verification':
     case 'worklist':
     case 'mpps':
@@ -79,6 +89,20 @@ export function serviceCovers(service: string, abstractSyntax: string): boolean 
     default:
       return service === abstractSyntax; // a raw SOP class UID
   }
+}
+
+/** Whether any of `services` (absent: all) covers `sopClass`. */
+export function servicesCover(services: readonly string[] | undefined, sopClass: string): boolean {
+  return services === undefined || services.some((service) => serviceCovers(service, sopClass));
+}
+
+/**
+ * Whether a peer with these services may retrieve with C-GET, and so must be able to
+ * receive the instances on storage contexts it proposes with the SCP role, without being
+ * allowed to store (PS3.4 C.4.3.3).
+ */
+export function servicesAllowGet(services: readonly string[] | undefined): boolean {
+  return [...GET_MODELS].some((model) => servicesCover(services, model));
 }
 
 /** The service names an abstract syntax falls under (for logs and metrics). */

@@ -14,12 +14,19 @@ export interface SidecarMetrics {
   setupSeconds: Histogram<'peer'>;
   configReloads: Counter<'result'>;
   sourcesBlocked: Counter;
+  /** DIMSE messages refused mid-association (the association is then aborted), by peer, sender, rule and command. */
+  messagesRefused: Counter<'peer' | 'from' | 'rule' | 'command'>;
 }
 
-export function createSidecarMetrics(): SidecarMetrics {
+export interface MetricSources {
+  /** How many source addresses limits.failedAttempts blocks right now. */
+  blockedSources(): number;
+}
+
+export function createSidecarMetrics(sources: MetricSources): SidecarMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dicomguard_sidecar_' });
-  return {
+  const metrics: SidecarMetrics = {
     registry,
     associations: new Counter({
       name: 'dicomguard_associations_total',
@@ -63,5 +70,20 @@ export function createSidecarMetrics(): SidecarMetrics {
       help: 'Times a source address was blocked after too many refused associations',
       registers: [registry],
     }),
+    messagesRefused: new Counter({
+      name: 'dicomguard_messages_refused_total',
+      help: 'DIMSE messages refused in an accepted association (it is then aborted), by peer, sender (client, upstream), rule and command',
+      labelNames: ['peer', 'from', 'rule', 'command'],
+      registers: [registry],
+    }),
   };
+  new Gauge({
+    name: 'dicomguard_blocked_sources',
+    help: 'Source addresses blocked right now by limits.failedAttempts (answered with A-ASSOCIATE-RJ 2,3,1)',
+    registers: [registry],
+    collect() {
+      this.set(sources.blockedSources());
+    },
+  });
+  return metrics;
 }

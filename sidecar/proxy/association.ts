@@ -15,6 +15,9 @@ import { PduError } from '../wire/errors.ts';
 import { readPdu, pduName } from '../wire/reader.ts';
 import { abort as abortPdu, associateReject, writePdu } from '../wire/writer.ts';
 import { AbortReason, AbortSource, PduType, type AssociateAccept, type AssociateRequest, type PduTypeCode, type UserIdentityRequest } from '../wire/pdu.ts';
+import type { FrameEvent } from '../wire/framer.ts';
+import { MessageGuard, type MessageRefusal } from '../decision/message-guard.ts';
+import { negotiate } from '../decision/negotiation.ts';
 import type { SidecarMetrics } from '../admin/metrics.ts';
 import { readOnePdu } from './read-pdu.ts';
 import { Relay } from './relay.ts';
@@ -47,6 +50,7 @@ export type Ending =
   | 'aborted-by-client'
   | 'aborted-by-upstream'
   | 'aborted-protocol-error'
+  | 'message-refused'
   | 'artim-timeout'
   | 'idle-timeout'
   | 'shutdown'
@@ -68,10 +72,15 @@ export interface AuditRecord {
   user?: string;
   identityType?: number;
   tls?: { version: string | null; clientCertificateSubject?: string };
+  /** The DIMSE message that ended an accepted association (ended: message-refused). */
+  refusedMessage?: Omit<MessageRefusal, 'why' | 'abortReason'> & { from: Side };
+  /** Every byte sent to each side: relayed, and the PDUs the sidecar wrote itself (A-ASSOCIATE-RQ/AC/RJ, A-ABORT). */
   bytes: { toUpstream: number; toClient: number };
   durationMs: number;
   ended: Ending;
 }
+
+type Side = 'client' | 'upstream';
 
 export class Association {
   /** The caller's transport: the TCP socket, or the TLS socket over it once the handshake is done. */
@@ -172,18 +181,18 @@ export class Association {
         this.record.why = `connection ${read.kind === 'cancelled' ? 'closed for shutdown' : 'ended'} before a complete A-ASSOCIATE-RQ (${read.received} bytes received)`;
         return this.close(read.kind === 'cancelled' ? 'shutdown' : read.kind === 'error' ? 'client-reset' : 'client-closed');
       case 'invalid':
-        return this.protocolError(read.error, 'A-ASSOCIATE-RQ', sourceText);
+        return this.protocolError(read.error, 'A-ASSOCIATE-RQ');
     }
 
     if (read.header.type !== PduType.AssociateRequest) {
       // PS3.8 9.2 state Sta2: any PDU other than A-ASSOCIATE-RQ is unexpected (AA-1).
-      return this.protocolError(new PduError(`expected an A-ASSOCIATE-RQ, got ${pduName(read.header.type)} (PDU type at offset 0)`, 0, AbortReason.UnexpectedPdu), 'first PDU', sourceText);
+      return this.protocolError(new PduError(`expected an A-ASSOCIATE-RQ, got ${pduName(read.header.type)} (PDU type at offset 0)`, 0, AbortReason.UnexpectedPdu), 'first PDU');
     }
     let request: AssociateRequest;
     try {
       request = readPdu(read.bytes, limits.maxAssociateRequestBytes)!.pdu as AssociateRequest;
     } catch (error) {
-      if (error instanceof PduError) return this.protocolError(error, 'A-ASSOCIATE-RQ', sourceText);
+      if (error instanceof PduError) return this.protocolError(error, 'A-ASSOCIATE-RQ');
       throw error;
     }
     this.record.calledAETitle = request.calledAETitle;
@@ -215,10 +224,7 @@ export class Association {
       this.record.peer = decision.peer;
       this.record.why = decision.why;
       const countsAsFailure = decision.reject !== Reject.LocalLimitExceeded && decision.reject !== Reject.TemporaryCongestion;
-      if (countsAsFailure && this.env.failedAttempts.recordRefusal(sourceText)) {
-        metrics.sourcesBlocked.inc();
-        logger.warn({ source: sourceText, limits: limits.failedAttempts }, `source address ${sourceText} blocked for ${limits.failedAttempts.blockSeconds} s after ${limits.failedAttempts.max} refused associations`);
-      }
+      if (countsAsFailure) this.countRefusal();
       return this.rejectAssociation(decision.reject);
     }
 
@@ -252,10 +258,10 @@ export class Association {
     const upstream = await this.connectUpstream(target.host, target.port, target.connectTimeoutSeconds * 1000);
     if (!upstream) return; // rejected or closed inside
     this.upstream = upstream;
-    upstream.once('close', () => this.maybeFinish());
+    upstream.once('close', (hadError) => this.onUpstreamClosed(hadError));
 
     const forwarded = requestForUpstream(request, acceptance, policy.config.identity.forwardToUpstream);
-    upstream.write(writePdu(forwarded));
+    this.send('upstream', upstream, writePdu(forwarded));
     const answer = await readOnePdu(upstream, limits.maxAssociateRequestBytes, limits.associationRequestTimeoutSeconds * 1000, this.env.shutdown);
     if (answer.kind !== 'pdu') {
       this.record.why = answer.kind === 'invalid' ? `upstream answered with an invalid PDU: ${answer.error.message}` : `upstream gave no answer to the A-ASSOCIATE-RQ (${answer.kind})`;
@@ -276,7 +282,7 @@ export class Association {
         this.record.why = pdu.type === PduType.AssociateReject ? `upstream rejected the association (${pdu.result},${pdu.source},${pdu.reason})` : `upstream aborted the association (source ${pdu.source}, reason ${pdu.reason})`;
         if (pdu.type === PduType.AssociateReject) this.record.reject = { result: pdu.result, source: pdu.source, reason: pdu.reason, name: 'upstream-rejected', meaning: 'rejected by the upstream' };
         metrics.associations.inc({ peer, decision: 'rejected', reason: 'upstream-rejected' });
-        this.client.end(answer.bytes);
+        this.send('client', this.client, answer.bytes, { end: true });
         this.closeSoon(this.client);
         upstream.end();
         this.ending = 'rejected-by-upstream';
@@ -295,13 +301,20 @@ export class Association {
 
     this.record.decision = 'accepted';
     metrics.associations.inc({ peer, decision: 'accepted', reason: '' });
-    const toClientBytes = writePdu(acceptForClient(accept, request, acceptance));
+    const acceptForCaller = acceptForClient(accept, request, acceptance);
+    const toClientBytes = writePdu(acceptForCaller);
     metrics.setupSeconds.observe({ peer }, Number(process.hrtime.bigint() - this.started) / 1e9);
 
-    // From here on bytes flow both ways, PDU boundaries tracked, backpressure kept.
+    // From here on bytes flow both ways, PDU boundaries tracked, backpressure kept, and
+    // every DIMSE message held to what the contexts were negotiated for: the RQ as the
+    // caller sent it and the AC as it received it.
+    const negotiated = negotiate(request, acceptForCaller);
+    const rules = { peer, services: acceptance.peer.services, moveDestinations: acceptance.peer.moveDestinations };
+    const fromUpstream = new MessageGuard(negotiated, 'acceptor', rules);
+    const fromClient = new MessageGuard(negotiated, 'requestor', rules);
     const maxPdu = limits.maxPduBytes;
     this.toClient = new Relay(upstream, this.client, maxPdu, {
-      onPdu: (type) => this.onPdu('upstream', type),
+      onFrame: (event) => this.onFrame('upstream', fromUpstream, event),
       onBytes: (n) => {
         this.record.bytes.toClient += n;
         metrics.bytes.inc({ peer, direction: 'to_client' }, n);
@@ -310,7 +323,7 @@ export class Association {
       onEnd: () => this.onSideEnded('upstream'),
     });
     this.toUpstream = new Relay(this.client, upstream, maxPdu, {
-      onPdu: (type) => this.onPdu('client', type),
+      onFrame: (event) => this.onFrame('client', fromClient, event),
       onBytes: (n) => {
         this.record.bytes.toUpstream += n;
         metrics.bytes.inc({ peer, direction: 'to_upstream' }, n);
@@ -318,8 +331,7 @@ export class Association {
       onInvalid: (error) => this.onInvalidRelayed('client', error),
       onEnd: () => this.onSideEnded('client'),
     });
-    this.client.write(toClientBytes);
-    this.record.bytes.toClient += toClientBytes.length;
+    this.send('client', this.client, toClientBytes);
     this.client.setTimeout(limits.idleTimeoutSeconds * 1000, () => {
       this.record.why = `no traffic for ${limits.idleTimeoutSeconds} s (limits.idleTimeoutSeconds)`;
       this.terminate('idle-timeout', AbortReason.NotSpecified);
@@ -338,7 +350,20 @@ export class Association {
   private releaseRequested = false;
   private releaseAnswered = false;
 
-  private onPdu(from: 'client' | 'upstream', type: PduTypeCode): string | undefined {
+  /** Everything the framer reports of one side's stream: PDU order (PS3.8 9.2), then the message guard. */
+  private onFrame(from: Side, guard: MessageGuard, event: FrameEvent): PduError | undefined {
+    if (event.kind === 'pdu') {
+      const problem = this.onPdu(from, event.type);
+      if (problem) return new PduError(`${problem} (stream offset ${event.offsetInStream})`, event.offsetInStream, AbortReason.UnexpectedPdu);
+    }
+    const refusal = guard.inspect(event);
+    if (!refusal) return undefined;
+    const { why, abortReason, ...message } = refusal;
+    this.record.refusedMessage = { from, ...message };
+    return new PduError(why, event.offsetInStream, abortReason);
+  }
+
+  private onPdu(from: Side, type: PduTypeCode): string | undefined {
     switch (type) {
       case PduType.DataTransfer:
         return undefined;
@@ -357,17 +382,44 @@ export class Association {
     }
   }
 
-  private onInvalidRelayed(from: 'client' | 'upstream', error: PduError): void {
+  private onInvalidRelayed(from: Side, error: PduError): void {
+    const refused = this.record.refusedMessage;
+    if (refused) {
+      // Nothing of the message reached the other side (the relay holds a command until it is checked).
+      this.record.why = error.message;
+      this.env.metrics.messagesRefused.inc({ peer: this.record.peer ?? '', from, rule: refused.rule, command: refused.command ?? '' });
+      this.env.logger.warn({ connectionId: this.env.connectionId, from, rule: refused.rule, command: refused.command, presentationContextId: refused.presentationContextId }, `DIMSE message refused; aborting the association: ${error.message}`);
+      if (from === 'client') this.countRefusal();
+      return this.terminate('message-refused', error.abortReason, from);
+    }
     this.record.why = `${from} sent an invalid PDU: ${error.message}`;
     this.env.logger.warn({ connectionId: this.env.connectionId, from, err: error.message }, 'invalid PDU during the association; aborting it');
     this.terminate('aborted-protocol-error', error.abortReason, from);
   }
 
-  private onSideEnded(from: 'client' | 'upstream'): void {
-    if (!this.ending) {
-      if (this.releaseAnswered) this.ending = 'released';
-      else this.ending = from === 'client' ? 'client-closed' : 'upstream-closed';
+  /** One side's FIN: passed on, unless the PACS leaves an association that was neither released nor aborted. */
+  private onSideEnded(from: Side): void {
+    if (from === 'client') {
+      this.ending ??= this.releaseAnswered ? 'released' : 'client-closed';
+      this.upstream?.end();
+      return;
     }
+    if (!this.ending && !this.releaseAnswered) {
+      // PS3.8 9.2 (AA-4, A-P-ABORT): the caller learns of it as an A-ABORT at a PDU boundary, not a bare close.
+      this.record.why = 'the PACS closed its connection in the middle of the association, without A-RELEASE-RP or A-ABORT';
+      return this.terminate('upstream-closed', AbortReason.NotSpecified);
+    }
+    this.ending ??= 'released';
+    this.client.end();
+  }
+
+  /** The PACS connection closed; after a reset no FIN came first, so the caller has heard nothing yet. */
+  private onUpstreamClosed(hadError: boolean): void {
+    if (this.settled && !this.finished && !this.ending && !this.releaseAnswered && this.toClient && !this.client.destroyed) {
+      this.record.why = hadError ? 'the connection to the PACS was reset in the middle of the association' : 'the PACS closed its connection in the middle of the association';
+      this.terminate(hadError ? 'upstream-reset' : 'upstream-closed', AbortReason.NotSpecified);
+    }
+    this.maybeFinish();
   }
 
   /** Connect to the PACS; on failure the caller gets A-ASSOCIATE-RJ (2,3,1). */
@@ -402,19 +454,19 @@ export class Association {
     this.env.metrics.associations.inc({ peer: this.record.peer ?? '', decision: 'rejected', reason: code.name });
     this.ending = 'rejected';
     // PS3.8 9.2 AE-8: send A-ASSOCIATE-RJ, then the requestor closes; ARTIM bounds the wait.
-    this.client.end(associateReject(code.result, code.source, code.reason));
+    this.send('client', this.client, associateReject(code.result, code.source, code.reason), { end: true });
     this.closeSoon(this.client);
     this.settle();
   }
 
-  private protocolError(error: PduError, what: string, sourceText: string): void {
+  private protocolError(error: PduError, what: string): void {
     this.record.decision = 'aborted';
     this.record.why = `invalid ${what}: ${error.message}`;
     this.env.metrics.associations.inc({ peer: '', decision: 'aborted', reason: `abort-reason-${error.abortReason}` });
-    if (this.env.failedAttempts.recordRefusal(sourceText)) this.env.metrics.sourcesBlocked.inc();
+    this.countRefusal();
     this.ending = 'aborted-protocol-error';
     // PS3.8 9.2 AA-8: A-ABORT with the service-provider source and the reason, then close.
-    this.client.end(abortPdu(AbortSource.ServiceProvider, error.abortReason));
+    this.send('client', this.client, abortPdu(AbortSource.ServiceProvider, error.abortReason), { end: true });
     this.closeSoon(this.client);
     this.settle();
   }
@@ -427,21 +479,42 @@ export class Association {
    */
   terminate(ending: Ending, reason: number, atFault?: 'client' | 'upstream'): void {
     if (this.finished) return;
-    if (!this.ending || ending === 'shutdown' || ending === 'idle-timeout' || ending === 'aborted-protocol-error') this.ending = ending;
+    if (!this.ending || ending === 'shutdown' || ending === 'idle-timeout' || ending === 'aborted-protocol-error' || ending === 'message-refused') this.ending = ending;
     this.toUpstream?.stop();
     this.toClient?.stop();
-    const sides: ['client' | 'upstream', Socket | undefined, Relay | undefined][] = [
+    const sides: [Side, Socket | undefined, Relay | undefined][] = [
       ['client', this.client, this.toClient],
       ['upstream', this.upstream, this.toUpstream],
     ];
     for (const [side, socket, relay] of sides) {
       if (!socket || socket.destroyed) continue;
       const abortBytes = abortPdu(AbortSource.ServiceProvider, atFault === undefined || side === atFault ? reason : AbortReason.NotSpecified);
-      if (relay === undefined || relay.atPduBoundary) socket.end(abortBytes);
+      if (relay === undefined || relay.atPduBoundary) this.send(side, socket, abortBytes, { end: true });
       else socket.destroy();
       this.closeSoon(socket);
     }
     this.settle();
+  }
+
+  /** Everything the sidecar sends goes through here, so the audit record counts it. */
+  private send(side: Side, socket: Socket, bytes: Uint8Array, options: { end?: boolean } = {}): void {
+    if (side === 'client') this.record.bytes.toClient += bytes.length;
+    else this.record.bytes.toUpstream += bytes.length;
+    if (options.end) socket.end(bytes);
+    else socket.write(bytes);
+  }
+
+  /**
+   * limits.failedAttempts: one more refusal from this source. A block it starts is made
+   * visible (a metric, the dicomguard_blocked_sources gauge, a log record with event
+   * "source-blocked"): anything refused counts, a port scan's non-DICOM probes too.
+   */
+  private countRefusal(): void {
+    const source = this.record.source.address;
+    if (!this.env.failedAttempts.recordRefusal(source)) return;
+    const { failedAttempts } = this.env.generation.policy.config.limits;
+    this.env.metrics.sourcesBlocked.inc();
+    this.env.logger.warn({ event: 'source-blocked', source, limits: failedAttempts }, `source address ${source} blocked for ${failedAttempts.blockSeconds} s after ${failedAttempts.max} refused connections within ${failedAttempts.windowSeconds} s`);
   }
 
   private close(ending: Ending): void {

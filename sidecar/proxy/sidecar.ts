@@ -53,8 +53,8 @@ export class Sidecar {
     this.logger = logger;
     this.auditLogger = createAuditLogger(logger);
     this.generation = generation;
-    this.metrics = createSidecarMetrics();
     this.failedAttempts = new FailedAttempts(this.config.limits.failedAttempts);
+    this.metrics = createSidecarMetrics({ blockedSources: () => this.failedAttempts.blockedCount });
     // pauseOnConnect: not one byte is read (not even a TLS handshake) before the source address was checked.
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket));
     this.server.on('error', (error) => this.logger.error({ err: error }, 'DICOM listener error'));

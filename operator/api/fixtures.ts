@@ -93,7 +93,7 @@ export const validPolicies: readonly PolicyFixture[] = [
       calledAETitles: [' PACS ', 'ARCHIVE'],
       peers: [
         { name: 'modalities', aeTitles: ['CT01', 'MR 2'], ipBlocks: [{ cidr: '10.20.0.0/16', except: ['10.20.99.0/24', '10.20.0.1/32'] }, { cidr: '2001:db8::/48', except: ['2001:db8:0:1::/64'] }] },
-        { name: 'viewers', aeTitles: ['*'], from: [{ podSelector: { matchLabels: { app: 'viewer' } } }, { namespaceSelector: {} }], services: ['query', 'retrieve', '1.2.840.10008.5.1.4.1.1.7'] },
+        { name: 'viewers', aeTitles: ['*'], from: [{ podSelector: { matchLabels: { app: 'viewer' } } }, { namespaceSelector: {} }], services: ['query', 'retrieve', '1.2.840.10008.5.1.4.1.1.7'], moveDestinations: ['VIEWER1', 'VIEWER2'] },
         { name: 'anyone-may-echo', aeTitles: ['*'], services: ['verification'] },
       ],
       networkPolicy: {
@@ -210,6 +210,8 @@ export const invalidPolicies: readonly InvalidPolicyFixture[] = [
   invalid('except-not-cidr', 'except entries are CIDRs', ipBlockWith({ cidr: '10.20.0.0/24', except: ['10.20.0.300/32'] }), 'spec.peers[0].ipBlocks[0].except[0]', /not a CIDR block/, 'cel'),
   invalid('from-empty', 'a from entry names a selector', peerWith({ from: [{}] }), 'spec.peers[0].from[0]', /set namespaceSelector, podSelector or both/, 'cel'),
   invalid('unknown-service', 'services are names or SOP class UIDs', peerWith({ services: ['printing'] }), 'spec.peers[0].services[0]', /neither a service/, 'cel'),
+  invalid('move-destination-not-ae-title', 'move destinations are AE titles', peerWith({ moveDestinations: ['DEST\\1'] }), 'spec.peers[0].moveDestinations[0]', /must not contain a backslash/, 'cel'),
+  invalid('move-destinations-empty', 'an empty list would allow none: leave it out for any', peerWith({ moveDestinations: [] }), 'spec.peers[0].moveDestinations', /should have at least 1 items/, 'openapi'),
   invalid('users-without-identity', 'users need identity.mode Optional or Required', peerWith({ users: ['alice'] }), 'spec.peers', /users and groups on a peer need identity.mode Optional or Required/, 'cel'),
   invalid('groups-without-identity', 'groups need identity.mode Optional or Required', peerWith({ groups: ['radiology'] }), 'spec.peers', /users and groups on a peer need identity.mode/, 'cel'),
   invalid('certificate-names-without-client-certificates', 'clientCertificateNames need client certificates', peerWith({ clientCertificateNames: ['ct01'] }), 'spec.peers', /clientCertificateNames on a peer need tls.clientCertificates/, 'cel'),

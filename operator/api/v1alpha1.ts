@@ -185,6 +185,13 @@ const peer = {
     groups: names('The verified identity must carry one of these groups (JWT or LDAP).', 64, 256),
     clientCertificateNames: names('The TLS client certificate must carry one of these (SAN DNS name or subject CN).', 64, 253),
     services: { type: 'array', description: 'Services or SOP class UIDs this peer may use; absent: all.', minItems: 1, maxItems: 64, items: service },
+    moveDestinations: {
+      type: 'array',
+      description: 'AE titles this peer may name as C-MOVE destination; absent: any. The move itself is a new association from the PACS to the destination.',
+      minItems: 1,
+      maxItems: 64,
+      items: aeTitle,
+    },
   },
 } as const;
 

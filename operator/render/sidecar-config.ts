@@ -49,6 +49,7 @@ function renderPeer(peer: PeerSpec, peerPods: PeerPods): PeerConfigInput | undef
     ...(peer.groups ? { groups: peer.groups } : {}),
     ...(peer.clientCertificateNames ? { clientCertificateNames: peer.clientCertificateNames } : {}),
     ...(peer.services ? { services: peer.services } : {}),
+    ...(peer.moveDestinations ? { moveDestinations: peer.moveDestinations } : {}),
   };
 }
 

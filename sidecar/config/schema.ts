@@ -66,6 +66,8 @@ const peer = z.strictObject({
   groups: z.array(z.string().min(1)).min(1).optional(),
   clientCertificateNames: z.array(z.string().min(1)).min(1).optional(),
   services: z.array(service).min(1, 'leave services out to allow all; an empty list would allow none').optional(),
+  /** C-MOVE destinations (AE titles) this peer may name; absent: any (the PACS's own list of destinations still applies). */
+  moveDestinations: z.array(aeTitle).min(1, 'leave moveDestinations out to allow any; an empty list would allow none').optional(),
 });
 
 const identityMode = z.enum(['Disabled', 'Optional', 'Required']);

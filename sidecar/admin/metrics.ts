@@ -67,7 +67,7 @@ export function createSidecarMetrics(sources: MetricSources): SidecarMetrics {
     }),
     sourcesBlocked: new Counter({
       name: 'dicomguard_source_blocks_total',
-      help: 'Times a source address was blocked after too many refused associations',
+      help: 'Times a source address was blocked after too many refused connections (associations, refused DIMSE messages, non-DICOM probes)',
       registers: [registry],
     }),
     messagesRefused: new Counter({

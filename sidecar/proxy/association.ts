@@ -531,8 +531,11 @@ export class Association {
   /**
    * After our last word (A-ASSOCIATE-RJ, A-ABORT, our FIN) the peer is expected to close
    * the transport; ARTIM bounds how long we wait for it (PS3.8 9.2, actions AA-1, AE-8).
+   * Whatever it sends meanwhile is read and dropped (Sta13 ignores PDUs, AA-6): a paused
+   * socket would never read the peer's FIN, and the audit record would wait for ARTIM.
    */
   private closeSoon(socket: Socket): void {
+    socket.resume();
     const timer = setTimeout(() => socket.destroy(), this.env.generation.policy.config.limits.associationRequestTimeoutSeconds * 1000);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
@@ -542,7 +545,8 @@ export class Association {
     if (this.finished || !this.settled) return;
     if (!this.client.destroyed && !this.client.closed) return;
     if (this.upstream && !this.upstream.closed) {
-      // The caller is gone; the PACS side must not linger half-open.
+      // The caller is gone; the PACS side must not linger half-open. Nothing more is relayed to the caller.
+      this.toClient?.stop();
       if (!this.upstream.writableEnded) this.upstream.end();
       this.closeSoon(this.upstream);
       return;

@@ -12,18 +12,25 @@ export interface Tripwire {
   received: Buffer[][];
   /** Per connection, the order in which bytes crossed: 'up' to the PACS, 'down' from it. */
   flow: { direction: 'up' | 'down'; bytes: Buffer }[][];
+  /** Reset (RST) every connection the sidecar made, as a crashing PACS host would. */
+  resetAll(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Forward to `target` (or accept and hold when absent), counting what arrives. */
 export async function startTripwire(target?: { host: string; port: number }): Promise<Tripwire> {
   const sockets = new Set<Socket>();
+  const accepted = new Set<Socket>();
   const state: Tripwire = {
     port: 0,
     connections: 0,
     bytes: 0,
     received: [],
     flow: [],
+    async resetAll() {
+      for (const s of accepted) s.resetAndDestroy();
+      await Promise.all([...accepted].map((s) => (s.closed ? undefined : once(s, 'close'))));
+    },
     async close() {
       for (const s of sockets) s.destroy();
       server.close();
@@ -37,7 +44,11 @@ export async function startTripwire(target?: { host: string; port: number }): Pr
     state.received.push(chunks);
     state.flow.push(flow);
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    accepted.add(socket);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      accepted.delete(socket);
+    });
     socket.on('data', (chunk: Buffer) => {
       state.bytes += chunk.length;
       chunks.push(chunk);

@@ -273,7 +273,7 @@ test('repeated refusals block the source address with (2,3,1), counted and logge
     const blocked = await store(context, ['-usr', 'alice', '-pwd', 'correct horse'], 'CT01', sidecar.port);
     assert.match(blocked.output, /Rejected Transient/);
     assert.match(blocked.output, /Temporary Congestion/);
-    await sidecar.waitForLog((r) => /blocked for 300 s after 3 refused associations/.test(r.msg));
+    await sidecar.waitForLog((r) => r.event === 'source-blocked' && /blocked for 300 s after 3 refused connections/.test(r.msg));
     await waitFor('metric', async () => /dicomguard_source_blocks_total 1/.test(await sidecar.metrics()));
   } finally {
     await sidecar.stop();

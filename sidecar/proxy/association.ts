@@ -313,11 +313,14 @@ export class Association {
     const fromUpstream = new MessageGuard(negotiated, 'acceptor', rules);
     const fromClient = new MessageGuard(negotiated, 'requestor', rules);
     const maxPdu = limits.maxPduBytes;
+    // The label sets looked up once: onBytes runs for every chunk relayed.
+    const bytesToClient = metrics.bytes.labels({ peer, direction: 'to_client' });
+    const bytesToUpstream = metrics.bytes.labels({ peer, direction: 'to_upstream' });
     this.toClient = new Relay(upstream, this.client, maxPdu, {
       onFrame: (event) => this.onFrame('upstream', fromUpstream, event),
       onBytes: (n) => {
         this.record.bytes.toClient += n;
-        metrics.bytes.inc({ peer, direction: 'to_client' }, n);
+        bytesToClient.inc(n);
       },
       onInvalid: (error) => this.onInvalidRelayed('upstream', error),
       onEnd: () => this.onSideEnded('upstream'),
@@ -326,7 +329,7 @@ export class Association {
       onFrame: (event) => this.onFrame('client', fromClient, event),
       onBytes: (n) => {
         this.record.bytes.toUpstream += n;
-        metrics.bytes.inc({ peer, direction: 'to_upstream' }, n);
+        bytesToUpstream.inc(n);
       },
       onInvalid: (error) => this.onInvalidRelayed('client', error),
       onEnd: () => this.onSideEnded('client'),

@@ -49,6 +49,11 @@ reading('N-ACTION names its class in Requested SOP Class UID (0000,0003)', () =>
   assert.equal(readCommandSet(action), { requestedSopClassUid: '1.2.840.10008.1.20.1', commandField: 0x0130, hasDataSet: true });
 });
 
+reading('a C-STORE-RSP: its Status (0000,0900)', () => {
+  const response = Uint8Array.from([...element(0x0002, text(CT_IMAGE_STORAGE)), ...element(0x0100, us(0x8001)), ...element(0x0800, us(0x0101)), ...element(0x0900, us(0xa700))]);
+  assert.equal(readCommandSet(response), { affectedSopClassUid: CT_IMAGE_STORAGE, commandField: 0x8001, hasDataSet: false, status: 0xa700 });
+});
+
 reading('writeCommandSet lays out what the reader reads back', () => {
   const written = writeCommandSet([
     { tag: 0x0002, value: Uint8Array.from([...text(CT_IMAGE_STORAGE), 0]) },

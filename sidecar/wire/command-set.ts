@@ -21,6 +21,8 @@ export interface CommandSet {
   moveDestination?: string;
   /** (0000,0800) Command Data Set Type: 0x0101 means no data set follows (PS3.7 E.1). */
   hasDataSet: boolean;
+  /** (0000,0900) Status, in responses (PS3.7 Annex C). */
+  status?: number;
 }
 
 /** Command Data Set Type value for "no data set" (PS3.7 Table E.1-1). */
@@ -31,6 +33,7 @@ const TAG_REQUESTED_SOP_CLASS_UID = 0x0003;
 const TAG_COMMAND_FIELD = 0x0100;
 const TAG_MOVE_DESTINATION = 0x0600;
 const TAG_COMMAND_DATA_SET_TYPE = 0x0800;
+const TAG_STATUS = 0x0900;
 /** Longest UID, PS3.5 9.1. */
 const MAX_UID_LENGTH = 64;
 
@@ -56,30 +59,33 @@ export function readCommandSet(bytes: Uint8Array): CommandSet {
     const group = view.getUint16(at, true);
     const element = view.getUint16(at + 2, true);
     const length = view.getUint32(at + 4, true);
-    const tag = `(${hex4(group)},${hex4(element)})`;
     // PS3.7 6.3.1: "The Command Set ... consists of Command Elements" of group 0000; an
     // undefined length (FFFFFFFFH) has no place in it.
-    if (group !== 0x0000) fail(at, `element ${tag} is not a command element (group 0000)`);
-    if (length > bytes.length - at - ELEMENT_HEADER_LENGTH) fail(at, `element ${tag} length ${length} overruns the command set (${bytes.length} bytes)`);
+    if (group !== 0x0000) fail(at, `element ${tagText(group, element)} is not a command element (group 0000)`);
+    if (length > bytes.length - at - ELEMENT_HEADER_LENGTH) fail(at, `element ${tagText(group, element)} length ${length} overruns the command set (${bytes.length} bytes)`);
     const value = bytes.subarray(at + ELEMENT_HEADER_LENGTH, at + ELEMENT_HEADER_LENGTH + length);
     switch (element) {
       case TAG_COMMAND_FIELD:
-        if (length !== 2) fail(at, `Command Field ${tag} has length ${length}; it is US, 2 bytes`);
+        if (length !== 2) fail(at, `Command Field ${tagText(group, element)} has length ${length}; it is US, 2 bytes`);
         commandField = view.getUint16(at + ELEMENT_HEADER_LENGTH, true);
         break;
       case TAG_COMMAND_DATA_SET_TYPE:
-        if (length !== 2) fail(at, `Command Data Set Type ${tag} has length ${length}; it is US, 2 bytes`);
+        if (length !== 2) fail(at, `Command Data Set Type ${tagText(group, element)} has length ${length}; it is US, 2 bytes`);
         dataSetType = view.getUint16(at + ELEMENT_HEADER_LENGTH, true);
         break;
+      case TAG_STATUS:
+        if (length !== 2) fail(at, `Status ${tagText(group, element)} has length ${length}; it is US, 2 bytes`);
+        result.status = view.getUint16(at + ELEMENT_HEADER_LENGTH, true);
+        break;
       case TAG_AFFECTED_SOP_CLASS_UID:
-        result.affectedSopClassUid = uid(value, at, tag, fail);
+        result.affectedSopClassUid = uid(value, at, element, fail);
         break;
       case TAG_REQUESTED_SOP_CLASS_UID:
-        result.requestedSopClassUid = uid(value, at, tag, fail);
+        result.requestedSopClassUid = uid(value, at, element, fail);
         break;
       case TAG_MOVE_DESTINATION:
         // VR AE: 16 bytes at most, padded with spaces (PS3.5 6.2).
-        if (length > 16) fail(at, `Move Destination ${tag} has length ${length}; an AE title has at most 16 bytes`);
+        if (length > 16) fail(at, `Move Destination ${tagText(group, element)} has length ${length}; an AE title has at most 16 bytes`);
         result.moveDestination = Buffer.from(value).toString('latin1').trim();
         break;
     }
@@ -90,14 +96,19 @@ export function readCommandSet(bytes: Uint8Array): CommandSet {
   return { ...result, commandField: commandField!, hasDataSet: dataSetType !== NO_DATA_SET };
 }
 
-function uid(value: Uint8Array, at: number, tag: string, fail: (offset: number, problem: string) => never): string {
+function uid(value: Uint8Array, at: number, element: number, fail: (offset: number, problem: string) => never): string {
   // PS3.5 9.1: a UID is padded to even length with a single trailing NUL.
   const end = value.length > 0 && value[value.length - 1] === 0 ? value.length - 1 : value.length;
   const text = Buffer.from(value.subarray(0, end)).toString('latin1');
   if (text.length === 0 || text.length > MAX_UID_LENGTH || !/^[0-9.]+$/.test(text)) {
-    fail(at, `${tag} is not a UID (${JSON.stringify(text.slice(0, MAX_UID_LENGTH))})`);
+    fail(at, `${tagText(0x0000, element)} is not a UID (${JSON.stringify(text.slice(0, MAX_UID_LENGTH))})`);
   }
   return text;
+}
+
+/** `(0000,0100)`: built only for a refusal, as this reader runs on every command. */
+function tagText(group: number, element: number): string {
+  return `(${hex4(group)},${hex4(element)})`;
 }
 
 function hex4(value: number): string {

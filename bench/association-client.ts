@@ -1,26 +1,29 @@
 // A minimal association requestor for the benchmarks: a raw A-ASSOCIATE-RQ built with
-// the project's own codec, proposing only Verification with implicit VR little endian,
-// then A-RELEASE-RQ (PS3.8 7.2). No process start-up per association, no DIMSE: what a
-// loop of these measures is the path between client and acceptor, not the client.
+// the project's own codec, proposing Verification with implicit VR little endian (or the
+// contexts given), then A-RELEASE-RQ (PS3.8 7.2). No process start-up per association
+// and no DIMSE of its own (the soak benchmark sends some through `exchange`, dimse.ts):
+// what a loop of these measures is the path between client and acceptor, not the client.
 import { connect, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { readPdu } from '../sidecar/wire/reader.ts';
 import { writePdu } from '../sidecar/wire/writer.ts';
-import { DICOM_APPLICATION_CONTEXT, PduType, type AssociateRequest, type Pdu, type UserIdentityRequest } from '../sidecar/wire/pdu.ts';
+import { DICOM_APPLICATION_CONTEXT, PduType, type AssociateRequest, type Pdu, type PresentationContextRequest, type UserIdentityRequest } from '../sidecar/wire/pdu.ts';
 
 export const VERIFICATION = '1.2.840.10008.1.1';
 export const IMPLICIT_LITTLE = '1.2.840.10008.1.2';
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
-/** `userIdentity`: a user identity sub-item (PS3.7 D.3.3.7), e.g. a JWT (type 5). */
-export function associateRequest(calledAETitle: string, callingAETitle: string, userIdentity?: UserIdentityRequest): Uint8Array {
+const VERIFICATION_ONLY: readonly PresentationContextRequest[] = [{ id: 1, abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LITTLE] }];
+
+/** `userIdentity`: a user identity sub-item (PS3.7 D.3.3.7), e.g. a JWT (type 5); every context proposed must be accepted. */
+export function associateRequest(calledAETitle: string, callingAETitle: string, userIdentity?: UserIdentityRequest, presentationContexts = VERIFICATION_ONLY): Uint8Array {
   const request: AssociateRequest = {
     type: PduType.AssociateRequest,
     protocolVersion: 1,
     calledAETitle,
     callingAETitle,
     applicationContext: DICOM_APPLICATION_CONTEXT,
-    presentationContexts: [{ id: 1, abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LITTLE] }],
+    presentationContexts: [...presentationContexts],
     userInformation: {
       maxLength: 16384,
       implementationClassUid: '1.2.826.0.1.3680043.10.1234.2',
@@ -100,6 +103,10 @@ function describe(pdu: Pdu): string {
 /** An established association: its socket, and a way to release it. */
 export interface OpenAssociation {
   socket: Socket;
+  /** The largest PDU the acceptor takes (its A-ASSOCIATE-AC's maximum length; 0: no limit). */
+  maxPduLength: number;
+  /** Send these PDUs and resolve with the next one the acceptor sends (a DIMSE response, say). */
+  exchange(pdus: readonly Uint8Array[]): Promise<Pdu>;
   release(): Promise<void>;
 }
 
@@ -125,9 +132,16 @@ export async function openAssociation(port: number, requestBytes: Uint8Array, si
     socket.write(requestBytes);
     const answer = await pdus.next();
     if (answer.type !== PduType.AssociateAccept) throw new Error(`expected A-ASSOCIATE-AC, got ${describe(answer)}`);
-    if (answer.presentationContexts[0]?.result !== 0) throw new Error(`Verification was not accepted (result ${answer.presentationContexts[0]?.result})`);
+    if (answer.presentationContexts.length === 0) throw new Error('the A-ASSOCIATE-AC has no presentation context');
+    const refused = answer.presentationContexts.find((pc) => pc.result !== 0);
+    if (refused) throw new Error(`presentation context ${refused.id} was not accepted (result ${refused.result})`);
     return {
       socket,
+      maxPduLength: answer.userInformation.maxLength ?? 0,
+      async exchange(request) {
+        for (const pdu of request) socket.write(pdu);
+        return pdus.next();
+      },
       async release() {
         socket.write(RELEASE_REQUEST);
         const reply = await pdus.next();

@@ -43,7 +43,8 @@ const CALLED = 'PACS';
 /** Associations being set up at once: below Node's default listen backlog (511). */
 const CONCURRENCY = 50;
 
-async function inBatches<T>(count: number, work: (index: number) => Promise<T>): Promise<T[]> {
+/** `work(0 .. count-1)`, at most `concurrency` at a time; the results in index order. */
+export async function inBatches<T>(count: number, work: (index: number) => Promise<T>, concurrency = CONCURRENCY): Promise<T[]> {
   const results: T[] = new Array<T>(count);
   let next = 0;
   const worker = async () => {
@@ -52,11 +53,12 @@ async function inBatches<T>(count: number, work: (index: number) => Promise<T>):
       results[index] = await work(index);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return results;
 }
 
-async function sampleRss(pid: number, samples = 5, intervalMs = 200): Promise<number> {
+/** The median VmRSS of a few readings, in MiB: one reading can land in the middle of a collection. */
+export async function sampleRss(pid: number, samples = 5, intervalMs = 200): Promise<number> {
   const values: number[] = [];
   for (let i = 0; i < samples; i++) {
     values.push((await memoryOf(pid)).rssMiB);

@@ -34,6 +34,8 @@ export interface Path {
   tls: boolean;
   /** The proxy's output so far (the sidecar's JSON log lines); none for direct. */
   output?: () => string;
+  /** The sidecar's admin port (/metrics, /readyz); sidecars only. */
+  adminPort?: number;
   stop(): Promise<void>;
 }
 
@@ -105,7 +107,7 @@ export async function startSidecarPath(options: PathOptions, nodeArgs?: readonly
   }
   const flags = nodeArgs && (nodeArgs.length ? nodeArgs : ['(no node flags)']);
   const name = [SIDECAR, variant?.label, ...(flags ?? [])].filter(Boolean).join(' ');
-  return { name, port, pid: proc.child.pid, tls: options.tls !== undefined, output: () => proc.output(), stop };
+  return { name, port, pid: proc.child.pid, tls: options.tls !== undefined, output: () => proc.output(), adminPort: config.admin!.port!, stop };
 }
 
 const RELAY_SCRIPT = join(import.meta.dirname, 'node-relay.mjs');

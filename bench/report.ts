@@ -5,8 +5,10 @@ import type { Machine } from './machine.ts';
 import type { StoreThroughputResult } from './store-throughput.ts';
 import type { AssociationRateResult } from './association-rate.ts';
 import type { IdleMemoryResult } from './idle-memory.ts';
-import type { Summary } from './statistics.ts';
-import { NGINX, SIDECAR } from './paths.ts';
+import type { AssociationMemoryResult } from './association-memory.ts';
+import type { MessageCheckResult } from './message-check.ts';
+import type { LinearFit, Summary } from './statistics.ts';
+import { DIRECT, NGINX, SIDECAR } from './paths.ts';
 
 export interface Target {
   what: string;
@@ -24,8 +26,12 @@ export interface BenchResults {
   storeThroughput: StoreThroughputResult[];
   /** The same C-STORE runs with nginx and the sidecar terminating TLS (direct: plain TCP). */
   tlsStoreThroughput?: StoreThroughputResult[];
+  /** Many small instances in one association: the per-message cost (the relay reads and checks every command). */
+  smallStoreThroughput?: StoreThroughputResult[];
+  messageCheck?: MessageCheckResult;
   associationRate?: AssociationRateResult;
   idleMemory?: IdleMemoryResult;
+  associationMemory?: AssociationMemoryResult;
   targets: Target[];
 }
 
@@ -48,6 +54,13 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
     for (const [name, path] of Object.entries(store.paths).filter(([n]) => isSidecar(n))) {
       const vsNginx = path.mibPerSecond.median / nginx.mibPerSecond.median;
       targets.push({ what: `TLS C-STORE max PDU ${store.maxPdu}: ${name} / nginx`, value: vsNginx, target: '>= 1', met: vsNginx >= 1 });
+    }
+  }
+  for (const store of results.smallStoreThroughput ?? []) {
+    const nginx = store.paths[NGINX]!;
+    for (const [name, path] of Object.entries(store.paths).filter(([n]) => isSidecar(n))) {
+      const vsNginx = path.objectsPerSecond.median / nginx.objectsPerSecond.median;
+      targets.push({ what: `C-STORE of ${store.objects} small instances: ${name} / nginx`, value: vsNginx, target: '>= 1', met: vsNginx >= 1 });
     }
   }
   if (results.associationRate) {
@@ -122,6 +135,47 @@ export function formatReport(results: BenchResults): string {
     out.push('(TLS ends at nginx and at the sidecar, which relay plain TCP to storescp; direct is plain TCP end to end, the reference without TLS)');
     out.push(`negotiated: ${Object.entries(store.negotiated ?? {}).map(([name, what]) => `${name} ${what}`).join('; ')}`);
   }
+  for (const store of results.smallStoreThroughput ?? []) {
+    out.push('');
+    out.push(
+      `C-STORE of small instances, max PDU ${store.maxPdu}: storescu -> storescp --ignore, ${store.objects} objects of ` +
+        `${fixed(store.bytesPerAssociation / store.objects / 1024)} KiB in one association, ${store.repeats} runs per path. ` +
+        'Every message is a command set the sidecar assembles and checks before relaying it; Nagle off in storescu and storescp (TCP_NODELAY=1) (C-STORE/s)',
+    );
+    const nginx = store.paths[NGINX]!.objectsPerSecond.median;
+    out.push(
+      table(
+        ['path', 'C-STORE/s', 'min-max', 'spread', 'vs direct', 'vs nginx', 'proxy CPU us/C-STORE', 'runs in order'],
+        Object.entries(store.paths).map(([name, p]) => [
+          name,
+          fixed(p.objectsPerSecond.median),
+          range(p.objectsPerSecond),
+          spread(p.objectsPerSecond),
+          fixed(p.objectsPerSecond.median / store.paths[DIRECT]!.objectsPerSecond.median, 3),
+          fixed(p.objectsPerSecond.median / nginx, 3),
+          p.proxyCpuMicrosecondsPerObject ? fixed(p.proxyCpuMicrosecondsPerObject.median) : '',
+          runs(p.objectsPerSecond),
+        ]),
+      ),
+    );
+  }
+  const check = results.messageCheck;
+  if (check) {
+    out.push('');
+    out.push(
+      `The per-message check in process: ${check.messages} C-STORE messages of ${fixed(check.bytesPerMessage / 1024, 1)} KiB through the relay's framer in 64 KiB chunks, ${check.rounds} rounds (ns per message)`,
+    );
+    out.push(
+      table(
+        ['', 'median', 'min-max', 'spread'],
+        [
+          ['framing alone', fixed(check.framingNs.median), range(check.framingNs), spread(check.framingNs)],
+          ['framing and the message guard', fixed(check.checkedNs.median), range(check.checkedNs), spread(check.checkedNs)],
+        ],
+      ),
+    );
+    out.push(`the check adds ${fixed(check.checkNs)} ns per message`);
+  }
   const rate = results.associationRate;
   if (rate) {
     out.push('');
@@ -164,6 +218,35 @@ export function formatReport(results: BenchResults): string {
         ]),
       ),
     );
+  }
+  const soak = results.associationMemory;
+  if (soak) {
+    out.push('');
+    out.push(
+      `Sidecar memory over ${soak.associations} associations, ${soak.concurrency} clients at a time to storescp --fork --ignore: associate, one C-ECHO or one ` +
+        `${fixed(soak.smallStoreBytes / 1024)} KiB C-STORE in turn, release; every ${soak.largeEvery}th a ${fixed(soak.largeMiB)} MiB C-STORE by storescu. ` +
+        `Sampled after every ${soak.sampleEvery} (MiB; heap used includes garbage not yet collected)`,
+    );
+    for (const [name, m] of Object.entries(soak.sidecars)) {
+      out.push(
+        table(
+          [`${name}: associations`, 's', 'RSS', 'heap used', 'heap total', 'external'],
+          m.samples.map((s) => [String(s.associations), fixed(s.seconds), fixed(s.rssMiB, 1), fixed(s.heapUsedMiB, 1), fixed(s.heapTotalMiB, 1), fixed(s.externalMiB, 1)]),
+        ),
+      );
+      const { slopes } = m;
+      const slope = (fit: LinearFit) => `${fit.slope >= 0 ? '+' : ''}${fixed(fit.slope)} ± ${fixed(fit.standardError)}`;
+      out.push(
+        `${name} slope over ${slopes.fromAssociations}-${slopes.toAssociations} (${slopes.samples} samples), KiB per 1000 associations: ` +
+          `RSS ${slope(slopes.rss)}, heap used ${slope(slopes.heapUsed)}, external ${slope(slopes.external)}; peak RSS (VmHWM) ${fixed(m.peakRssMiB, 1)} MiB`,
+      );
+      out.push(
+        `  (± one standard error. A leak of 1 KiB per association would read +1000; a plateau, within about two standard errors of 0. ` +
+          `${m.completed.echo} C-ECHO, ${m.completed.store} small C-STORE, ${m.completed.large} large C-STORE associations completed, ${m.failed} failed)`,
+      );
+      if (m.firstFailure) out.push(`  first failure: ${m.firstFailure}`);
+      if (m.stoppedEarly) out.push(`  stopped early: ${m.stoppedEarly}`);
+    }
   }
   out.push('');
   out.push('Targets (checked on medians; informative, not enforced)');

@@ -4,12 +4,18 @@
 // here fails on a time; the targets are reported as met or not.
 //
 //   node bench/run.ts [--repeats N] [--objects N] [--seconds S] [--associations N]
-//                     [--only store,tls,rate,memory] [--quick] [--profile] [--out FILE]
+//                     [--only store,small,tls,rate,memory,soak] [--quick] [--profile] [--out FILE]
+//                     [--small-objects N]
 //                     [--sidecar-node-args="--flag ..."]
+//                     [--soak-associations N] [--soak-sample-every N] [--soak-large-mib M] [--soak-large-every N]
 //
-// store: C-STORE of large images; tls: the same with nginx and the sidecar terminating
+// store: C-STORE of large images; small: C-STORE of many small images in one association,
+// where every message is a command the relay reads and checks (issue 14's per-message
+// cost) and the per-message round trip dominates; tls: the same with nginx and the sidecar terminating
 // TLS (certificates made with openssl for the run); rate: associations per second, and
-// with a JWT identity verified on each; memory: RSS with many idle associations.
+// with a JWT identity verified on each; memory: RSS with many idle associations; soak:
+// the sidecar's RSS and heap sampled over many associations (mostly small, every Nth a
+// large C-STORE), to tell a leak from a plateau.
 //
 // --sidecar-node-args adds a second sidecar to every benchmark, run from dist/ directly
 // under those node flags instead of the launcher's ("none": no flags at all): a runtime
@@ -26,11 +32,14 @@ import { describeMachine, loadAverage } from './machine.ts';
 import { measureStoreThroughput, type StoreThroughputResult } from './store-throughput.ts';
 import { measureAssociationRate } from './association-rate.ts';
 import { measureIdleMemory } from './idle-memory.ts';
+import { measureAssociationMemory } from './association-memory.ts';
+import { measureMessageCheck, type MessageCheckResult } from './message-check.ts';
+import { smallObject } from './dimse.ts';
 import { checkTargets, formatReport, type BenchResults } from './report.ts';
 import { ensureCompiled } from './compiled.ts';
 import { createPki } from '../test/harness/pki.ts';
 
-const BENCHMARKS = ['store', 'tls', 'rate', 'memory'] as const;
+const BENCHMARKS = ['store', 'small', 'tls', 'rate', 'memory', 'soak'] as const;
 /** storescp's and storescu's default (DCMTK), and the largest they allow. */
 const MAX_PDUS = [16384, 131072];
 
@@ -45,6 +54,11 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     out: { type: 'string' },
     'sidecar-node-args': { type: 'string' },
+    'small-objects': { type: 'string' },
+    'soak-associations': { type: 'string' },
+    'soak-sample-every': { type: 'string' },
+    'soak-large-mib': { type: 'string' },
+    'soak-large-every': { type: 'string' },
   },
   strict: true,
 });
@@ -64,9 +78,18 @@ const settings = {
   rows: 8192,
   columns: 4096,
   maxPdus: MAX_PDUS,
+  smallObjects: Math.round(positive('small-objects', values['small-objects'], quick ? 300 : 2000)),
+  /** 64 x 64 x 16 bits: 8 KiB of pixel data, a data set in one PDU at DCMTK's default maximum. */
+  smallRows: 64,
+  smallColumns: 64,
   rateSeconds: positive('seconds', values.seconds, quick ? 1 : 3),
   rateWarmupSeconds: quick ? 0.5 : 1,
   idleAssociations: Math.round(positive('associations', values.associations, 1000)),
+  soakAssociations: Math.round(positive('soak-associations', values['soak-associations'], 10_000)),
+  soakSampleEvery: Math.round(positive('soak-sample-every', values['soak-sample-every'], 1000)),
+  /** The user's of issue 14: 50 MB C-STOREs among ~1000 associations. */
+  soakLargeMiB: positive('soak-large-mib', values['soak-large-mib'], quick ? 8 : 50),
+  soakLargeEvery: Math.round(positive('soak-large-every', values['soak-large-every'], 100)),
   only: values.only ? values.only.split(',').map((s) => s.trim()) : [...BENCHMARKS],
   profile: values.profile,
   sidecarNodeArgs: values['sidecar-node-args'] === undefined ? undefined : values['sidecar-node-args'].split(/\s+/).filter((arg) => arg !== '' && arg !== 'none'),
@@ -131,6 +154,25 @@ if (storeKinds.length > 0) {
   }
 }
 
+const smallStoreThroughput: StoreThroughputResult[] = [];
+let messageCheck: MessageCheckResult | undefined;
+if (settings.only.includes('small')) {
+  const dir = await mkdtemp(join(tmpdir(), 'dg-bench-small-'));
+  try {
+    console.log(`\nwriting ${settings.smallObjects} images of ${settings.smallRows} x ${settings.smallColumns} x 16 bits to ${dir}`);
+    const files = [];
+    for (let i = 0; i < settings.smallObjects; i++) files.push(await writeImage(join(dir, `small-${i}.dcm`), { rows: settings.smallRows, columns: settings.smallColumns }));
+    const maxPdu = MAX_PDUS[0]!;
+    console.log(`\nC-STORE of ${settings.smallObjects} small instances in one association, max PDU ${maxPdu}`);
+    smallStoreThroughput.push(await measureStoreThroughput({ files, maxPdu, repeats: settings.repeats, sidecarNodeArgs, noDelay: true, log }));
+    console.log('\nthe per-message check in process: framing alone, and framing with the message guard');
+    messageCheck = measureMessageCheck(await smallObject(join(dir, 'check.dcm'), settings.smallRows, settings.smallColumns), { messages: 20_000, rounds: settings.repeats * 2 });
+    log(`  ${messageCheck.framingNs.median.toFixed(0)} ns framing, ${messageCheck.checkedNs.median.toFixed(0)} ns with the check, per message`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 let associationRate;
 if (settings.only.includes('rate')) {
   console.log('\nassociation rate');
@@ -143,6 +185,19 @@ if (settings.only.includes('memory')) {
   idleMemory = await measureIdleMemory({ associations: settings.idleAssociations, repeats: Math.min(settings.repeats, 3), sidecarNodeArgs, log });
 }
 
+let associationMemory;
+if (settings.only.includes('soak')) {
+  console.log(`\nsidecar memory over ${settings.soakAssociations} associations, sampled every ${settings.soakSampleEvery}`);
+  associationMemory = await measureAssociationMemory({
+    associations: settings.soakAssociations,
+    sampleEvery: settings.soakSampleEvery,
+    largeEvery: settings.soakLargeEvery,
+    largeMiB: settings.soakLargeMiB,
+    sidecarNodeArgs,
+    log,
+  });
+}
+
 const partial = {
   startedAt: startedAt.toISOString(),
   durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
@@ -151,8 +206,11 @@ const partial = {
   settings,
   storeThroughput,
   ...(tlsStoreThroughput.length ? { tlsStoreThroughput } : {}),
+  ...(smallStoreThroughput.length ? { smallStoreThroughput } : {}),
+  ...(messageCheck ? { messageCheck } : {}),
   ...(associationRate ? { associationRate } : {}),
   ...(idleMemory ? { idleMemory } : {}),
+  ...(associationMemory ? { associationMemory } : {}),
 };
 const results: BenchResults = { ...partial, targets: checkTargets(partial) };
 await mkdir(dirname(outPath), { recursive: true });

@@ -29,3 +29,28 @@ export function summarize(samples: readonly number[]): Summary {
 export function ratio(value: Summary, baseline: Summary): number {
   return baseline.median > 0 ? value.median / baseline.median : Number.NaN;
 }
+
+export interface LinearFit {
+  /** Least-squares slope of y over x. */
+  slope: number;
+  /** Its standard error (NaN with fewer than 3 points): a slope within ~2 of these of 0 is noise. */
+  standardError: number;
+}
+
+/** Ordinary least squares, y = a + slope x: how fast a measure grows, and how sure that is. */
+export function linearFit(xs: readonly number[], ys: readonly number[]): LinearFit {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return { slope: Number.NaN, standardError: Number.NaN };
+  const meanX = xs.slice(0, n).reduce((sum, x) => sum + x, 0) / n;
+  const meanY = ys.slice(0, n).reduce((sum, y) => sum + y, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (xs[i]! - meanX) ** 2;
+    sxy += (xs[i]! - meanX) * (ys[i]! - meanY);
+  }
+  const slope = sxy / sxx;
+  let residuals = 0;
+  for (let i = 0; i < n; i++) residuals += (ys[i]! - meanY - slope * (xs[i]! - meanX)) ** 2;
+  return { slope, standardError: n > 2 ? Math.sqrt(residuals / (n - 2) / sxx) : Number.NaN };
+}

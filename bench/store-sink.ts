@@ -1,6 +1,8 @@
 // The acceptor every path ends at: DCMTK storescp with --ignore, which receives each
 // C-STORE completely and answers success without writing a file, so the disk is out of
 // the measurement. It also answers Verification, which the association-rate loop uses.
+// With `fork` it serves each association in a child process, so several run at once
+// (the soak benchmark's clients); without, one at a time, the others queued in the backlog.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +19,12 @@ export interface StoreSink {
   stop(): Promise<void>;
 }
 
-export async function startStoreSink(options: { maxPdu: number; aeTitle?: string; ready: (port: number) => Promise<unknown> }): Promise<StoreSink> {
+/**
+ * `noDelay`: TCP_NODELAY=1 in storescp's environment. DCMTK as Debian builds it leaves
+ * Nagle's algorithm on unless told so; a small message then waits for the peer's delayed
+ * ACK (about 40 ms each way on Linux), and a run of small C-STOREs measures that wait.
+ */
+export async function startStoreSink(options: { maxPdu: number; aeTitle?: string; fork?: boolean; noDelay?: boolean; ready: (port: number) => Promise<unknown> }): Promise<StoreSink> {
   const binary = requireProgram('storescp');
   const dir = await mkdtemp(join(tmpdir(), 'dg-bench-storescp-'));
   const port = await freePort();
@@ -28,9 +35,10 @@ export async function startStoreSink(options: { maxPdu: number; aeTitle?: string
     '--aetitle', aeTitle,
     '--max-pdu', String(options.maxPdu),
     '--output-directory', dir,
+    ...(options.fork ? ['--fork'] : []),
     String(port),
   ];
-  const proc = start('storescp', binary, args, { cwd: dir });
+  const proc = start('storescp', binary, args, { cwd: dir, ...(options.noDelay ? { env: { ...process.env, TCP_NODELAY: '1' } } : {}) });
   try {
     await waitFor(`storescp on port ${port}`, async () => {
       if (proc.child.exitCode !== null) throw new Error(`storescp exited ${proc.child.exitCode}: ${proc.output()}`);

@@ -15,10 +15,14 @@ import { requireProgram } from '../test/harness/tools.ts';
 
 export interface StoreThroughputPath {
   mibPerSecond: Summary;
+  /** C-STORE operations per second: what counts when the instances are small. */
+  objectsPerSecond: Summary;
   seconds: Summary;
   ratioToDirect: number;
   /** CPU seconds the proxy process used per GiB relayed (nginx: master + worker). */
   proxyCpuSecondsPerGiB?: Summary;
+  /** The same CPU per C-STORE operation, in microseconds. */
+  proxyCpuMicrosecondsPerObject?: Summary;
   /** The proxy's resident-memory high-water mark after all runs (sidecars only). */
   proxyPeakRssMiB?: number;
 }
@@ -46,6 +50,8 @@ export interface StoreThroughputOptions {
   repeats: number;
   sidecarNodeArgs?: readonly string[];
   tls?: StoreTls;
+  /** Nagle's algorithm off in storescu and storescp (TCP_NODELAY=1, store-sink.ts): for small messages. */
+  noDelay?: boolean;
   log: (line: string) => void;
 }
 
@@ -54,10 +60,11 @@ const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 
 /** One storescu association sending every file; stdin closed (it exits early when refused). */
-async function storeOnce(path: Path, files: readonly string[], maxPdu: number, tls?: StoreTls): Promise<void> {
+export async function storeOnce(path: Path, files: readonly string[], maxPdu: number, tls?: StoreTls, noDelay = false): Promise<void> {
   const tlsArgs = path.tls && tls ? ['+tla', '+cf', tls.caFile] : [];
   const args = [...tlsArgs, '--aetitle', 'BENCH', '--call', CALLED, '--max-pdu', String(maxPdu), '127.0.0.1', String(path.port), ...files];
-  const child = spawn(requireProgram('storescu'), args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
+  const env = noDelay ? { ...process.env, TCP_NODELAY: '1' } : process.env;
+  const child = spawn(requireProgram('storescu'), args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000, env });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -79,10 +86,10 @@ function negotiatedOn(path: Path): string {
 }
 
 export async function measureStoreThroughput(options: StoreThroughputOptions): Promise<StoreThroughputResult> {
-  const { files, maxPdu, repeats, sidecarNodeArgs, tls, log } = options;
+  const { files, maxPdu, repeats, sidecarNodeArgs, tls, noDelay = false, log } = options;
   const request = associateRequest(CALLED, 'BENCH');
   const ready = (port: number) => associateAndRelease(port, request, 5000);
-  const sink = await startStoreSink({ maxPdu, aeTitle: CALLED, ready });
+  const sink = await startStoreSink({ maxPdu, aeTitle: CALLED, noDelay, ready });
   let paths: Path[] = [];
   try {
     const clientTls = tls ? { ca: await readFile(tls.caFile, 'utf8') } : undefined;
@@ -93,21 +100,21 @@ export async function measureStoreThroughput(options: StoreThroughputOptions): P
     const negotiated: Record<string, string> = {};
     for (const path of paths) {
       log(`  warm-up: ${path.name}`);
-      await storeOnce(path, filePaths, maxPdu, tls);
+      await storeOnce(path, filePaths, maxPdu, tls, noDelay);
       if (path.tls && path.output) negotiated[path.name] = negotiatedOn(path);
     }
     const seconds = new Map<string, number[]>(paths.map((p) => [p.name, []]));
-    const cpuPerGiB = new Map<string, number[]>(paths.map((p) => [p.name, []]));
+    const cpuSeconds = new Map<string, number[]>(paths.map((p) => [p.name, []]));
     for (let round = 0; round < repeats; round++) {
       const order = paths.map((_, i) => paths[(i + round) % paths.length]!);
       for (const path of order) {
         const cpuBefore = path.pid ? await cpuSecondsOf(path.pid) : 0;
         const started = process.hrtime.bigint();
-        await storeOnce(path, filePaths, maxPdu, tls);
+        await storeOnce(path, filePaths, maxPdu, tls, noDelay);
         const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
         seconds.get(path.name)!.push(elapsed);
-        if (path.pid) cpuPerGiB.get(path.name)!.push(((await cpuSecondsOf(path.pid)) - cpuBefore) / (bytes / GIB));
-        log(`  round ${round + 1}/${repeats} ${path.name.padEnd(7)} ${(bytes / MIB / elapsed).toFixed(0)} MiB/s`);
+        if (path.pid) cpuSeconds.get(path.name)!.push((await cpuSecondsOf(path.pid)) - cpuBefore);
+        log(`  round ${round + 1}/${repeats} ${path.name.padEnd(7)} ${(bytes / MIB / elapsed).toFixed(0)} MiB/s, ${(files.length / elapsed).toFixed(0)} C-STORE/s`);
       }
     }
     const result: Record<string, StoreThroughputPath> = {};
@@ -117,9 +124,15 @@ export async function measureStoreThroughput(options: StoreThroughputOptions): P
       const mibPerSecond = throughputOf(path.name);
       result[path.name] = {
         mibPerSecond,
+        objectsPerSecond: summarize(seconds.get(path.name)!.map((s) => files.length / s)),
         seconds: summarize(seconds.get(path.name)!),
         ratioToDirect: ratio(mibPerSecond, direct),
-        ...(path.pid ? { proxyCpuSecondsPerGiB: summarize(cpuPerGiB.get(path.name)!) } : {}),
+        ...(path.pid
+          ? {
+              proxyCpuSecondsPerGiB: summarize(cpuSeconds.get(path.name)!.map((cpu) => cpu / (bytes / GIB))),
+              proxyCpuMicrosecondsPerObject: summarize(cpuSeconds.get(path.name)!.map((cpu) => (cpu * 1e6) / files.length)),
+            }
+          : {}),
         ...(path.name.startsWith(SIDECAR) && path.pid ? { proxyPeakRssMiB: (await memoryOf(path.pid)).peakRssMiB } : {}),
       };
     }

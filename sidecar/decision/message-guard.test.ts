@@ -113,7 +113,8 @@ commands('the defects of issue 14: C-STORE on Verification, C-MOVE on FIND, C-FI
   const refusal = checkCommand(context(1, VERIFICATION), 'requestor', { commandField: 0x0001, affectedSopClassUid: CT, hasDataSet: true }, limited)!;
   assert.is(refusal.command, 'C-STORE-RQ');
   assert.is(refusal.abortReason, AbortReason.UnexpectedPduParameter);
-  assert.match(refusal.why, /the caller sent C-STORE-RQ on presentation context 1 \(1\.2\.840\.10008\.1\.1 \(verification\)\), a context for C-ECHO only/);
+  assert.is(refusal.sopClassUid, CT);
+  assert.match(refusal.why, /the caller sent C-STORE-RQ for SOP class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.2 \(storage\) on presentation context 1 \(1\.2\.840\.10008\.1\.1 \(verification\)\), a context for C-ECHO only/);
 });
 
 commands('requests from the role that invokes them, responses from the other', () => {
@@ -231,7 +232,7 @@ sequence('a command split over PDUs is judged whole; a data fragment or another 
   assert.match(judge([pData([3, 1, STORE_CT.subarray(0, half)]), pData([3, 2, DATA])]), /^out-of-sequence: .* before the command set on context 3 was complete/);
   assert.match(judge([pData([3, 1, STORE_CT.subarray(0, half)]), pData([1, 3, ECHO])]), /^out-of-sequence: .* while the command set on context 3 was incomplete/);
   const storeOnVerification = commandSet({ field: 0x0001, affected: CT, dataSet: true });
-  assert.match(judge([pData([1, 1, storeOnVerification.subarray(0, 10)]), pData([1, 3, storeOnVerification.subarray(10)])], 'requestor', limited), /^operation-not-allowed: .*C-STORE-RQ on presentation context 1/);
+  assert.match(judge([pData([1, 1, storeOnVerification.subarray(0, 10)]), pData([1, 3, storeOnVerification.subarray(10)])], 'requestor', limited), /^operation-not-allowed: .*C-STORE-RQ for SOP class .* on presentation context 1/);
 });
 
 sequence('other PDUs inside a message: an A-ABORT may end a data set, nothing may interrupt a command set', () => {

@@ -82,14 +82,18 @@ function roleText(roles: Roles): string {
 export function checkCommand(context: NegotiatedContext, sender: Sender, command: CommandSet, rules: MessageRules): MessageRefusal | undefined {
   const field = command.commandField;
   const name = commandName(field);
-  const base = { presentationContextId: context.id, abstractSyntax: context.abstractSyntax };
+  const sopClass = command.affectedSopClassUid ?? command.requestedSopClassUid;
+  /** `C-STORE-RQ for SOP class 1.2... (storage)`: the command and what it is about. */
+  const what = () => (sopClass === undefined ? name : `${name} for SOP class ${describe(sopClass)}`);
   // Words are built only for a refusal: this runs for every message of every association.
   const on = () => `on presentation context ${context.id} (${describe(context.abstractSyntax)})`;
   const refuse = (rule: MessageRule, why: string, extra: Partial<MessageRefusal> = {}): MessageRefusal => ({
     rule,
     why,
     abortReason: AbortReason.UnexpectedPduParameter,
-    ...base,
+    presentationContextId: context.id,
+    abstractSyntax: context.abstractSyntax,
+    ...(sopClass === undefined ? {} : { sopClassUid: sopClass }),
     command: name ?? `0x${field.toString(16).padStart(4, '0')}`,
     ...extra,
   });
@@ -101,26 +105,25 @@ export function checkCommand(context: NegotiatedContext, sender: Sender, command
   const operation = operations.find((o) => o.request === request);
   if (!operation) {
     const allowed = [...new Set(operations.map((o) => commandName(o.request)!.replace(/-RQ$/, '')))].join(', ');
-    return refuse('operation-not-allowed', `${WHO[sender]} sent ${name} ${on()}, a context for ${allowed} only (PS3.4)`);
+    return refuse('operation-not-allowed', `${WHO[sender]} sent ${what()} ${on()}, a context for ${allowed} only (PS3.4)`);
   }
 
   // A request is sent by the role that invokes the operation, its response by the other.
   const needed: Invoker = isResponse ? (operation.invokedBy === 'scu' ? 'scp' : 'scu') : operation.invokedBy;
   const roles = rolesOf(context, sender);
   if (!roles[needed]) {
-    return refuse('role-not-negotiated', `${WHO[sender]} sent ${name} ${on()}, where it is ${roleText(roles)}; sending it takes the ${needed.toUpperCase()} role (PS3.7 D.3.3.4)`);
+    return refuse('role-not-negotiated', `${WHO[sender]} sent ${what()} ${on()}, where it is ${roleText(roles)}; sending it takes the ${needed.toUpperCase()} role (PS3.7 D.3.3.4)`);
   }
   if (isResponse || request === CommandField.CCancel) return undefined; // responses and C-CANCEL name no SOP class of their own
 
-  const sopClass = command.affectedSopClassUid ?? command.requestedSopClassUid;
   if (sopClass === undefined) {
     return refuse('malformed-command', `${WHO[sender]} sent ${name} ${on()} without an Affected or Requested SOP Class UID (PS3.7 9.3, 10.3)`, { abortReason: AbortReason.InvalidPduParameterValue });
   }
   if (!sopClassFits(sopClass, context.abstractSyntax)) {
-    return refuse('sop-class-mismatch', `${WHO[sender]} sent ${name} for SOP class ${describe(sopClass)} ${on()}`, { sopClassUid: sopClass });
+    return refuse('sop-class-mismatch', `${WHO[sender]} sent ${what()} ${on()}`);
   }
   if (sender === 'requestor' && !servicesCover(rules.services, sopClass)) {
-    return refuse('service-not-allowed', `peer ${rules.peer} sent ${name} for SOP class ${describe(sopClass)} ${on()}; its services are ${rules.services!.join(', ')}`, { sopClassUid: sopClass });
+    return refuse('service-not-allowed', `peer ${rules.peer} sent ${what()} ${on()}; its services are ${rules.services!.join(', ')}`);
   }
   if (sender === 'requestor' && request === CommandField.CMove && rules.moveDestinations) {
     const destination = command.moveDestination ?? '';
@@ -128,7 +131,7 @@ export function checkCommand(context: NegotiatedContext, sender: Sender, command
       return refuse(
         'move-destination-not-allowed',
         `peer ${rules.peer} sent C-MOVE-RQ ${on()} to move destination ${JSON.stringify(destination)}; its moveDestinations are ${[...rules.moveDestinations].join(', ')}`,
-        { sopClassUid: sopClass, moveDestination: destination },
+        { moveDestination: destination },
       );
     }
   }

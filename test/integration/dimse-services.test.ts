@@ -382,6 +382,9 @@ test('C-STORE on the Verification context (LIMITED): A-ABORT, nothing stored, no
   const before = await context.orthanc.countInstances();
   const via = await through(context, context.sidecar, 'store-on-verification', { aet: 'LIMITED', file: (await freshImage(context, 'limited')).path });
   assertRefused(via, { commandField: C_STORE_RQ, name: 'C-STORE-RQ', contextId: contextOf(via.result, VERIFICATION)?.id ?? 1 });
+  // Which SOP class, in the record and in words.
+  assert.is(via.audit?.refusedMessage?.sopClassUid, SECONDARY_CAPTURE, JSON.stringify(via.audit));
+  assert.ok(via.audit?.why?.includes(`SOP class ${SECONDARY_CAPTURE} (storage)`), JSON.stringify(via.audit));
   assert.is(await context.orthanc.countInstances(), before);
 });
 
@@ -389,6 +392,7 @@ test('C-MOVE on the Study Root FIND context (LIMITED): A-ABORT, the destination 
   const before = await destinationFiles(context);
   const via = await through(context, context.sidecar, 'move-on-find', { aet: 'LIMITED', file: context.seeds[0]!.path, moveDestination: 'DEST' });
   assertRefused(via, { commandField: C_MOVE_RQ, name: 'C-MOVE-RQ', contextId: contextOf(via.result, STUDY_ROOT_FIND)?.id ?? 1 });
+  assert.is(via.audit?.refusedMessage?.sopClassUid, STUDY_ROOT_MOVE, JSON.stringify(via.audit));
   await new Promise((resolve) => setTimeout(resolve, 1000)); // a move would have landed by now
   assert.is(await destinationFiles(context), before);
 });

@@ -8,8 +8,9 @@ import { connect as connectTls } from 'node:tls';
 import { readPdu } from '../sidecar/wire/reader.ts';
 import { writePdu } from '../sidecar/wire/writer.ts';
 import { DICOM_APPLICATION_CONTEXT, PduType, type AssociateRequest, type Pdu, type PresentationContextRequest, type UserIdentityRequest } from '../sidecar/wire/pdu.ts';
+import { VERIFICATION } from '../sidecar/dicom/services.ts';
 
-export const VERIFICATION = '1.2.840.10008.1.1';
+export { VERIFICATION };
 export const IMPLICIT_LITTLE = '1.2.840.10008.1.2';
 const MAX_ANSWER_BYTES = 1024 * 1024;
 

@@ -7,16 +7,12 @@ import { readFile } from 'node:fs/promises';
 import { writePdu } from '../sidecar/wire/writer.ts';
 import { PduType, type Pdu } from '../sidecar/wire/pdu.ts';
 import { NO_DATA_SET, readCommandSet, writeCommandSet } from '../sidecar/wire/command-set.ts';
+import { CommandField, RESPONSE_BIT } from '../sidecar/dicom/operations.ts';
 import { SECONDARY_CAPTURE, writeImage } from '../test/harness/dicom-file.ts';
 import { VERIFICATION } from './association-client.ts';
 
 export const EXPLICIT_LITTLE = '1.2.840.10008.1.2.1';
 
-/** PS3.7 E.1 Command Field values. */
-const C_STORE_RQ = 0x0001;
-const C_STORE_RSP = 0x8001;
-const C_ECHO_RQ = 0x0030;
-const C_ECHO_RSP = 0x8030;
 /** PS3.7 E.1 Command Data Set Type: any value but 0x0101 says a data set follows. */
 const HAS_DATA_SET = 0x0000;
 /** P-DATA-TF header (6) and one PDV item header (4 length, 1 context ID, 1 control). */
@@ -37,7 +33,7 @@ function pdata(presentationContextId: number, isCommand: boolean, data: Uint8Arr
 export function echoRequest(presentationContextId: number, messageId: number): Uint8Array[] {
   const command = writeCommandSet([
     { tag: 0x0002, value: uid(VERIFICATION) },
-    { tag: 0x0100, value: us(C_ECHO_RQ) },
+    { tag: 0x0100, value: us(CommandField.CEcho) },
     { tag: 0x0110, value: us(messageId) },
     { tag: 0x0800, value: us(NO_DATA_SET) },
   ]);
@@ -71,7 +67,7 @@ export function storeRequest(presentationContextId: number, messageId: number, o
   }
   const command = writeCommandSet([
     { tag: 0x0002, value: uid(object.sopClassUid) },
-    { tag: 0x0100, value: us(C_STORE_RQ) },
+    { tag: 0x0100, value: us(CommandField.CStore) },
     { tag: 0x0110, value: us(messageId) },
     { tag: 0x0700, value: us(0) }, // priority: medium
     { tag: 0x0800, value: us(HAS_DATA_SET) },
@@ -82,7 +78,7 @@ export function storeRequest(presentationContextId: number, messageId: number, o
 
 /** Throws unless `pdu` is the complete C-ECHO-RSP or C-STORE-RSP with status Success (0000). */
 export function expectSuccess(pdu: Pdu, request: 'echo' | 'store'): void {
-  const expected = request === 'echo' ? C_ECHO_RSP : C_STORE_RSP;
+  const expected = (request === 'echo' ? CommandField.CEcho : CommandField.CStore) | RESPONSE_BIT;
   if (pdu.type !== PduType.DataTransfer) throw new Error(`expected a P-DATA-TF with the C-${request.toUpperCase()}-RSP, got PDU type ${pdu.type}`);
   const value = pdu.values[0];
   if (pdu.values.length !== 1 || !value?.isCommand || !value.isLast) throw new Error('expected the response command set whole in one PDV');

@@ -61,11 +61,6 @@ export class Relay {
     return this.passedToBoundary;
   }
 
-  /** Bytes read and held back (a command set not yet whole). */
-  get heldBytes(): number {
-    return this.framer.position - this.passed;
-  }
-
   /** Begin with bytes already read past the previous PDU, then follow the socket. */
   start(pending: Buffer): void {
     if (pending.length > 0) this.forward(pending);

@@ -13,13 +13,9 @@ import { sidecarConfigSchema } from '../../sidecar/config/schema.ts';
 import { SERVICE_NAMES } from '../../sidecar/dicom/services.ts';
 import type { FromSchema, StructuralSchema } from './structural.ts';
 
-export const GROUP = 'dicomguard.io';
-export const VERSION = 'v1alpha1';
-export const API_VERSION = `${GROUP}/${VERSION}` as const;
-export const KIND = 'DicomAccessPolicy';
-export const PLURAL = 'dicomaccesspolicies';
-export const SINGULAR = 'dicomaccesspolicy';
-export const CRD_NAME = `${PLURAL}.${GROUP}`;
+import { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, SINGULAR, VERSION } from './names.ts';
+
+export { API_VERSION, CRD_NAME, GROUP, KIND, PLURAL, SINGULAR, VERSION };
 
 // The smallest SidecarConfig that has every optional block, parsed: every default the
 // sidecar would fill in, from the one place that defines them.

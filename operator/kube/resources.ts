@@ -1,7 +1,7 @@
 // The Kubernetes resources the operator talks to, described once: the client builds its
 // URLs from these, the informers watch them, and operator/rbac.ts derives the RBAC rules
 // from the same descriptors, so a resource cannot be used without being granted.
-import { GROUP, PLURAL, VERSION } from '../api/v1alpha1.ts';
+import { GROUP, PLURAL, VERSION } from '../api/names.ts';
 
 export interface ResourceType {
   /** API group; '' is the core group (/api/v1). */
@@ -21,6 +21,8 @@ export const RESOURCES = {
   networkPolicies: { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true },
   certificates: { group: 'cert-manager.io', version: 'v1', plural: 'certificates', kind: 'Certificate', namespaced: true },
   events: { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
+  roleBindings: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', kind: 'RoleBinding', namespaced: true },
+  clusterRoles: { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', kind: 'ClusterRole', namespaced: false },
   leases: { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true },
   mutatingWebhookConfigurations: { group: 'admissionregistration.k8s.io', version: 'v1', plural: 'mutatingwebhookconfigurations', kind: 'MutatingWebhookConfiguration', namespaced: false },
 } as const satisfies Record<string, ResourceType>;

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RESOURCES } from './kube/resources.ts';
 import { parseDuration, parseOperatorArgs, UsageError } from './options.ts';
-import { asPolicyRules, CLUSTER_RULES, leaseRules, webhookRules } from './rbac.ts';
+import { asPolicyRules, CLUSTER_RULES, leaseRules, SIDECAR_RULES, sidecarBindRules, webhookRules } from './rbac.ts';
 import { DEFAULT_INJECTION_SETTINGS } from './webhook/inject.ts';
 
 test('defaults: every namespace, no leader election, client-go timings, ports 8080/8081', () => {
@@ -21,7 +21,7 @@ test('defaults: every namespace, no leader election, client-go timings, ports 80
       workers: 4,
       resyncSeconds: 600,
       injection: DEFAULT_INJECTION_SETTINGS,
-      render: { adminPort: 9095, certificateDuration: '2160h', certificateRenewBefore: '720h' },
+      render: { adminPort: 9095, certificateDuration: '2160h', certificateRenewBefore: '720h', sidecarClusterRole: 'dicom-guard-sidecar' },
       logLevel: 'info',
     },
   );
@@ -50,6 +50,7 @@ test('every flag', () => {
       '--sidecar-memory-request=128Mi',
       '--sidecar-memory-limit=512Mi',
       '--sidecar-admin-port=9999',
+      '--sidecar-cluster-role=pacs-sidecar-events',
       '--webhook-cert-dir=/etc/dicom-guard/webhook',
       '--webhook-port=9443',
       '--webhook-configuration=dicom-guard',
@@ -82,7 +83,7 @@ test('every flag', () => {
     },
     webhook: { certDir: '/etc/dicom-guard/webhook', port: 9443 },
     webhookConfiguration: { name: 'dicom-guard', webhook: 'dicom-guard.dicomguard.io' },
-    render: { adminPort: 9999, certificateDuration: '720h', certificateRenewBefore: '240h' },
+    render: { adminPort: 9999, certificateDuration: '720h', certificateRenewBefore: '240h', sidecarClusterRole: 'pacs-sidecar-events' },
     logLevel: 'debug',
   });
   assert.is(parseOperatorArgs([], { POD_NAMESPACE: 'dicom-guard' }).leaseNamespace, 'dicom-guard', 'the downward API');
@@ -105,6 +106,7 @@ const refusals: [string[], RegExp][] = [
   [['--sidecar-image-pull-policy=Sometimes'], /--sidecar-image-pull-policy: "Sometimes"/],
   [['--sidecar-memory-limit=lots'], /--sidecar-memory-limit: "lots" is not a Kubernetes quantity/],
   [['--webhook-configuration=x'], /--webhook-configuration and --webhook-name go together/],
+  [['--sidecar-cluster-role=a/b'], /--sidecar-cluster-role: "a\/b" is not a ClusterRole name/],
 ];
 for (const [args, message] of refusals) {
   test(`refused: ${args.join(' ')}`, () => {
@@ -118,12 +120,14 @@ test('parseDuration', () => {
 });
 
 test('RBAC: every resource the operator uses is granted in one place; least privilege', () => {
-  const rules = [...CLUSTER_RULES, ...leaseRules('dicom-guard-operator'), ...webhookRules('dicom-guard')];
+  const bind = sidecarBindRules('dicom-guard-sidecar');
+  const rules = [...CLUSTER_RULES, ...leaseRules('dicom-guard-operator'), ...webhookRules('dicom-guard'), ...bind];
   const granted = (group: string, resource: string, verb: string) => rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
   for (const resource of Object.values(RESOURCES)) assert.ok(rules.some((r) => r.apiGroups.includes(resource.group) && r.resources.includes(resource.plural)), resource.plural);
   for (const rule of rules) {
     assert.not.ok(rule.verbs.includes('*') || rule.resources.includes('*') || rule.apiGroups.includes('*'), 'no wildcards');
-    for (const verb of ['escalate', 'bind', 'impersonate', 'deletecollection']) assert.not.ok(rule.verbs.includes(verb), verb);
+    for (const verb of ['escalate', 'impersonate', 'deletecollection']) assert.not.ok(rule.verbs.includes(verb), verb);
+    if (rule.verbs.includes('bind')) assert.equal([rule.resources, rule.resourceNames, rule.verbs], [['clusterroles'], ['dicom-guard-sidecar'], ['bind']], 'bind: the sidecars\' ClusterRole only');
     assert.ok(rule.why.length > 20, 'each rule says why');
   }
   // Updates (PUT) only where optimistic concurrency needs them.
@@ -139,6 +143,9 @@ test('RBAC: every resource the operator uses is granted in one place; least priv
   assert.equal(Object.keys(asPolicyRules(CLUSTER_RULES)[0]!).sort(), ['apiGroups', 'resources', 'verbs']);
   const webhook = webhookRules('dicom-guard');
   assert.equal([webhook.length, webhook[0]!.resourceNames, webhook[0]!.verbs], [1, ['dicom-guard'], ['get', 'patch']], 'its own webhook configuration only, never create');
+  assert.ok(rules.some((r) => r.verbs.includes('bind')), 'the RoleBindings of the sidecars need bind');
+  assert.not.ok(granted('rbac.authorization.k8s.io', 'clusterroles', 'create') || granted('rbac.authorization.k8s.io', 'roles', 'create'), 'roles are never written');
+  assert.equal(asPolicyRules(SIDECAR_RULES), [{ apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] }], 'the sidecars may create Events and nothing else');
 });
 
 test.run();

@@ -28,6 +28,8 @@ export const OPERATOR_USAGE = `usage: dicom-guard operator [flags]
   --sidecar-memory-request Q      ${DEFAULT_INJECTION_SETTINGS.resources.requests.memory} and a ${DEFAULT_INJECTION_SETTINGS.resources.limits.memory} memory limit)
   --sidecar-memory-limit Q
   --sidecar-admin-port PORT     the sidecar's metrics and health port in rendered configs (default ${DEFAULT_RENDER_SETTINGS.adminPort})
+  --sidecar-cluster-role NAME   the ClusterRole (Events create) bound to the service accounts of the pods
+                                that run a policy's sidecar, so that it can post Events (default ${DEFAULT_RENDER_SETTINGS.sidecarClusterRole})
   --webhook-cert-dir DIR        serve the injecting webhook with DIR/tls.crt and DIR/tls.key (reloaded on change);
                                 no webhook without it
   --webhook-port PORT           its HTTPS port (default 9443)
@@ -128,6 +130,7 @@ export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
         'sidecar-memory-request': { type: 'string' },
         'sidecar-memory-limit': { type: 'string' },
         'sidecar-admin-port': { type: 'string' },
+        'sidecar-cluster-role': { type: 'string' },
         'webhook-cert-dir': { type: 'string' },
         'webhook-port': { type: 'string' },
         'webhook-configuration': { type: 'string' },
@@ -163,6 +166,8 @@ export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
     return text;
   };
   if (Boolean(v['webhook-configuration']) !== Boolean(v['webhook-name'])) throw new UsageError('--webhook-configuration and --webhook-name go together');
+  const clusterRole = v['sidecar-cluster-role'] ?? DEFAULT_RENDER_SETTINGS.sidecarClusterRole;
+  if (!/^[^/%]+$/.test(clusterRole)) throw new UsageError(`--sidecar-cluster-role: "${clusterRole}" is not a ClusterRole name`);
   const adminPort = integer('--sidecar-admin-port', v['sidecar-admin-port'], DEFAULT_RENDER_SETTINGS.adminPort, 1, 65535);
   return {
     ...(v.kubeconfig ? { kubeconfig: v.kubeconfig } : {}),
@@ -196,6 +201,7 @@ export function parseOperatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
       adminPort,
       certificateDuration: goDuration('--certificate-duration', v['certificate-duration'], DEFAULT_RENDER_SETTINGS.certificateDuration),
       certificateRenewBefore: goDuration('--certificate-renew-before', v['certificate-renew-before'], DEFAULT_RENDER_SETTINGS.certificateRenewBefore),
+      sidecarClusterRole: clusterRole,
     },
     logLevel: level as LevelWithSilent,
   };

@@ -49,7 +49,23 @@ export const CLUSTER_RULES: readonly ExplainedRule[] = [
   rule(RESOURCES.networkPolicies, OWNED_VERBS, 'the NetworkPolicy each policy owns'),
   rule(RESOURCES.certificates, OWNED_VERBS, 'the cert-manager Certificate of the sidecar\'s server certificate (tls.mode Required or Optional), and its Ready condition'),
   rule(RESOURCES.events, ['create'], 'Events on policies when something fails (a missing Secret, a failed write, a conflict)'),
+  rule(RESOURCES.roleBindings, OWNED_VERBS, 'the RoleBinding each policy owns, which lets its sidecars post Events (render/sidecar-role-binding.ts)'),
 ];
+
+/**
+ * Binding a role needs either every permission in it or `bind` on it (RBAC escalation
+ * prevention): `bind` on the sidecars' ClusterRole, by name, is what lets the operator
+ * create the RoleBindings above, and no other ClusterRole can be bound through them.
+ */
+export function sidecarBindRules(sidecarClusterRole: string): readonly ExplainedRule[] {
+  return [{ ...rule(RESOURCES.clusterRoles, ['bind'], 'bind the sidecars\' ClusterRole (Events create) in each policy\'s RoleBinding, and no other role'), resourceNames: [sidecarClusterRole] }];
+}
+
+/**
+ * The sidecars' ClusterRole, bound by each policy's RoleBinding to the service accounts
+ * of the pods that run its sidecar: a source address locked out becomes an Event on the pod.
+ */
+export const SIDECAR_RULES: readonly ExplainedRule[] = [rule(RESOURCES.events, ['create'], 'an Event on its pod when a source address is locked out (limits.failedAttempts)')];
 
 /** The Role in the Lease's namespace: leader election. */
 export function leaseRules(leaseName: string): readonly ExplainedRule[] {

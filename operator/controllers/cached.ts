@@ -20,6 +20,8 @@ export interface CachedPod extends PodInfo {
    * (render/mounts.ts sidecarVolumes). Undefined when no container reads a config so.
    */
   readonly sidecarConfigMap?: string;
+  /** spec.serviceAccountName: the identity the sidecar's Events are posted with. */
+  readonly serviceAccount?: string;
   readonly deleting?: boolean;
 }
 
@@ -42,6 +44,8 @@ export interface OwnedObject {
     readonly ownerReferences?: OwnerReference[];
   };
   readonly spec?: unknown;
+  readonly roleRef?: unknown;
+  readonly subjects?: unknown;
   /** ConfigMap and Secret values as sha256 hex digests. */
   readonly data?: Record<string, string>;
   readonly type?: string;
@@ -62,6 +66,7 @@ const strings = (value: unknown): Record<string, string> | undefined =>
 
 interface PodSpec {
   hostNetwork?: boolean;
+  serviceAccountName?: string;
   volumes?: { name?: string; configMap?: { name?: string } }[];
   containers?: { volumeMounts?: { name?: string; mountPath?: string }[] }[];
   initContainers?: { restartPolicy?: string; volumeMounts?: { name?: string; mountPath?: string }[] }[];
@@ -96,6 +101,7 @@ export function podFromObject(object: KubeObject): CachedPod {
     ...(status.phase ? { phase: status.phase } : {}),
     ...(spec.hostNetwork ? { hostNetwork: true } : {}),
     ...(configMap ? { sidecarConfigMap: configMap } : {}),
+    ...(spec.serviceAccountName ? { serviceAccount: spec.serviceAccountName } : {}),
     ...(meta.deletionTimestamp ? { deleting: true } : {}),
   };
 }
@@ -168,6 +174,9 @@ export function ownedFromObject(object: KubeObject, kind = object.kind ?? ''): O
       ...(meta.ownerReferences ? { ownerReferences: meta.ownerReferences } : {}),
     },
     ...(object.spec !== undefined ? { spec: object.spec } : {}),
+    // RoleBinding: its payload is outside spec.
+    ...(object.roleRef !== undefined ? { roleRef: object.roleRef } : {}),
+    ...(object.subjects !== undefined ? { subjects: object.subjects } : {}),
     ...(data ? { data } : {}),
     ...(typeof object.type === 'string' ? { type: object.type } : {}),
     ...(ready ? { ready } : {}),

@@ -9,7 +9,7 @@
 //                   data of the ones a policy references is fetched when their version changes
 //   owned.*         objects labelled app.kubernetes.io/managed-by=dicom-guard: NetworkPolicies,
 //                   cert-manager Certificates (optional: cert-manager may be absent),
-//                   ConfigMaps, Secrets (values as digests)
+//                   ConfigMaps, Secrets (values as digests), RoleBindings
 import type { Logger } from '../../sidecar/log.ts';
 import { isNotFound, type KubeClient, type KubeObject } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
@@ -35,6 +35,7 @@ export const OWNED_RESOURCES: Readonly<Record<OwnedKind, ResourceType>> = {
   Certificate: RESOURCES.certificates,
   ConfigMap: RESOURCES.configMaps,
   Secret: RESOURCES.secrets,
+  RoleBinding: RESOURCES.roleBindings,
 };
 
 export interface Caches {
@@ -76,6 +77,7 @@ export function createCaches(options: CacheOptions): Caches {
     Certificate: make(RESOURCES.certificates, (o) => ownedFromObject(o, 'Certificate'), { labelSelector: managed, optional: true }),
     ConfigMap: make(RESOURCES.configMaps, (o) => ownedFromObject(o, 'ConfigMap'), { labelSelector: managed }),
     Secret: make(RESOURCES.secrets, (o) => ownedFromObject(o, 'Secret'), { labelSelector: managed }),
+    RoleBinding: make(RESOURCES.roleBindings, (o) => ownedFromObject(o, 'RoleBinding'), { labelSelector: managed }),
   };
   const caches = {
     policies: make(RESOURCES.policies, policyFromObject),

@@ -19,6 +19,7 @@ const allGood: Outcomes = {
   Certificate: { state: 'current', live: certificate({ status: 'True', observedGeneration: 2 }) },
   ConfigMap: { state: 'applied', live: live('ConfigMap') },
   Secret: { state: 'current', live: live('Secret') },
+  RoleBinding: { state: 'current', live: live('RoleBinding') },
 };
 const base: PolicyStatusInput = {
   policy,

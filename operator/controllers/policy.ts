@@ -21,6 +21,7 @@ import { referencedSecrets } from '../render/material.ts';
 import { objectNames, type PolicyObjectNames } from '../render/mounts.ts';
 import { resolvePeerPods, type PeerPods } from '../render/peers.ts';
 import { unresolvedPeers, type RenderSettings } from '../render/sidecar-config.ts';
+import { sidecarServiceAccounts } from '../render/sidecar-role-binding.ts';
 import { statusEqual } from '../render/status.ts';
 import { ownedFromObject, type CachedPolicy } from './cached.ts';
 import { OWNED_RESOURCES, SecretData, type Caches } from './caches.ts';
@@ -38,6 +39,7 @@ const OBJECT_NAME: Readonly<Record<OwnedKind, keyof PolicyObjectNames>> = {
   Certificate: 'certificate',
   ConfigMap: 'configMap',
   Secret: 'identitySecret',
+  RoleBinding: 'roleBinding',
 };
 
 function desiredOf(desired: DesiredObjects, kind: OwnedKind): KubeObject | undefined {
@@ -50,6 +52,8 @@ function desiredOf(desired: DesiredObjects, kind: OwnedKind): KubeObject | undef
       return desired.configMap as KubeObject | undefined;
     case 'Secret':
       return desired.identitySecret as KubeObject | undefined;
+    case 'RoleBinding':
+      return desired.roleBinding as unknown as KubeObject;
   }
 }
 
@@ -233,7 +237,8 @@ export class PolicyController {
     const peerPods: PeerPods = hasFromPeers ? resolvePeerPods(policy, caches.pods.list(), caches.namespaces.list()) : {};
 
     // Decide: pure.
-    const desired = desiredObjects({ policy, peerPods, secrets, settings });
+    const sidecarAccounts = sidecarServiceAccounts(policy, caches.pods.listIn(namespace));
+    const desired = desiredObjects({ policy, peerPods, secrets, sidecarServiceAccounts: sidecarAccounts, settings });
 
     // Write what differs; delete what is no longer wanted.
     const outcomes = {} as Record<OwnedKind, OwnedOutcome>;

@@ -1,5 +1,6 @@
 // The objects a policy should own, as one pure function of what the reconcile read: the
-// policy, the pods its `from` selectors pick, the Secrets it references. The controller
+// policy, the pods its `from` selectors pick, the Secrets it references, the service
+// accounts of the pods that run its sidecar. The controller
 // applies what is here (server-side apply), deletes owned objects whose kind is not
 // desired, and leaves the ConfigMap and identity Secret alone when `error` says the
 // sidecar material could not be rendered: the sidecars keep their last good config.
@@ -15,8 +16,9 @@ import { renderNetworkPolicy, type NetworkPolicy } from './network-policy.ts';
 import { ownedMetadata } from './owned.ts';
 import type { PeerPods } from './peers.ts';
 import { DEFAULT_RENDER_SETTINGS, sidecarConfigYaml, type RenderSettings } from './sidecar-config.ts';
+import { renderSidecarRoleBinding, type RoleBinding } from './sidecar-role-binding.ts';
 
-export const OWNED_KINDS = ['NetworkPolicy', 'Certificate', 'ConfigMap', 'Secret'] as const;
+export const OWNED_KINDS = ['NetworkPolicy', 'Certificate', 'ConfigMap', 'Secret', 'RoleBinding'] as const;
 export type OwnedKind = (typeof OWNED_KINDS)[number];
 
 /** The annotation on the ConfigMap naming the config it holds (sha256 of sidecar.yaml). */
@@ -28,6 +30,8 @@ export interface RenderInput {
   readonly peerPods: PeerPods;
   /** The referenced Secrets' data (referencedSecrets(policy) says which). */
   readonly secrets: ReferencedSecrets;
+  /** sidecarServiceAccounts(policy, pods): who the sidecars post Events as. */
+  readonly sidecarServiceAccounts?: readonly string[];
   readonly settings?: RenderSettings;
 }
 
@@ -38,6 +42,7 @@ export interface DesiredObjects {
   readonly certificate?: Certificate;
   readonly configMap?: V1ConfigMap;
   readonly identitySecret?: V1Secret;
+  readonly roleBinding: RoleBinding;
   /** sha256 of the rendered sidecar.yaml, when it rendered. */
   readonly configSha256?: string;
   /** Why the ConfigMap and identity Secret are missing although desired. */
@@ -46,7 +51,7 @@ export interface DesiredObjects {
 
 /** Which kinds of object a policy should own, from its spec alone. */
 export function desiredKinds(policy: Pick<DicomAccessPolicy, 'spec'>): ReadonlySet<OwnedKind> {
-  const kinds = new Set<OwnedKind>(['ConfigMap']);
+  const kinds = new Set<OwnedKind>(['ConfigMap', 'RoleBinding']);
   if (policy.spec.networkPolicy.enabled) kinds.add('NetworkPolicy');
   if (policy.spec.tls.mode !== 'Disabled') kinds.add('Certificate');
   if (referencedSecrets(policy).length > 0) kinds.add('Secret');
@@ -73,7 +78,8 @@ export function desiredObjects(input: RenderInput): DesiredObjects {
   const { policy, settings = DEFAULT_RENDER_SETTINGS } = input;
   const networkPolicy = renderNetworkPolicy(policy);
   const certificate = renderCertificate(policy, settings);
-  const owned = { kinds: desiredKinds(policy), ...(networkPolicy ? { networkPolicy } : {}), ...(certificate ? { certificate } : {}) };
+  const roleBinding = renderSidecarRoleBinding(policy, input.sidecarServiceAccounts ?? [], settings.sidecarClusterRole);
+  const owned = { kinds: desiredKinds(policy), roleBinding, ...(networkPolicy ? { networkPolicy } : {}), ...(certificate ? { certificate } : {}) };
   try {
     return { ...owned, ...sidecarMaterial(input) };
   } catch (error) {

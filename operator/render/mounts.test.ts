@@ -11,6 +11,7 @@ test('object names derive from the policy name and fit a DNS subdomain', () => {
     identitySecret: 'main-pacs-dicom-guard-identity',
     certificate: 'main-pacs-dicom-guard-tls',
     tlsSecret: 'main-pacs-dicom-guard-tls',
+    roleBinding: 'main-pacs-dicom-guard-sidecar',
   });
   for (const name of Object.values(objectNames('a'.repeat(MAX_POLICY_NAME_LENGTH)))) assert.ok(name.length <= 253);
 });

@@ -33,12 +33,14 @@ export interface PolicyObjectNames {
   readonly certificate: string;
   /** The Secret cert-manager keeps the server certificate and key in. */
   readonly tlsSecret: string;
+  /** The RoleBinding that lets the sidecars' service accounts post Events (render/sidecar-role-binding.ts). */
+  readonly roleBinding: string;
 }
 
 /** Names of the objects owned by a policy (a policy name has at most 63 characters, so these fit). */
 export function objectNames(policyName: string): PolicyObjectNames {
   const base = `${policyName}-dicom-guard`;
-  return { networkPolicy: base, configMap: base, identitySecret: `${base}-identity`, certificate: `${base}-tls`, tlsSecret: `${base}-tls` };
+  return { networkPolicy: base, configMap: base, identitySecret: `${base}-identity`, certificate: `${base}-tls`, tlsSecret: `${base}-tls`, roleBinding: `${base}-sidecar` };
 }
 
 export const VOLUME_NAMES = { config: 'dicom-guard-config', identity: 'dicom-guard-identity', tls: 'dicom-guard-tls' } as const;

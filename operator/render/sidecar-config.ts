@@ -17,6 +17,8 @@ export interface RenderSettings {
   /** cert-manager durations of the server certificate (Go duration text). */
   readonly certificateDuration: string;
   readonly certificateRenewBefore: string;
+  /** The ClusterRole (Events create) bound to the sidecars' service accounts (sidecar-role-binding.ts). */
+  readonly sidecarClusterRole: string;
 }
 
 export const DEFAULT_RENDER_SETTINGS: RenderSettings = {
@@ -24,6 +26,7 @@ export const DEFAULT_RENDER_SETTINGS: RenderSettings = {
   // cert-manager's own default lifetime, renewed with a third of it left.
   certificateDuration: '2160h',
   certificateRenewBefore: '720h',
+  sidecarClusterRole: 'dicom-guard-sidecar',
 };
 
 type Policy = Pick<DicomAccessPolicy, 'metadata' | 'spec'>;

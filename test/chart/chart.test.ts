@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { run } from '../harness/processes.ts';
 import { requireProgram, ROOT } from '../harness/tools.ts';
-import { asPolicyRules, CLUSTER_RULES, leaseRules, webhookRules } from '../../operator/rbac.ts';
+import { asPolicyRules, CLUSTER_RULES, leaseRules, SIDECAR_RULES, sidecarBindRules, webhookRules } from '../../operator/rbac.ts';
 import { parseOperatorArgs } from '../../operator/options.ts';
 import { renderRbacTemplate, RBAC_REGENERATE_COMMAND, RBAC_TEMPLATE_FILE } from '../../operator/rbac-template.ts';
 import { renderManifest, MANIFEST_FILE, MANIFEST_REGENERATE_COMMAND } from '../../deploy/render.ts';
@@ -38,8 +38,10 @@ test('the RBAC template is generated from operator/rbac.ts', async () => {
   const checkedIn = await readFile(join(ROOT, RBAC_TEMPLATE_FILE), 'utf8');
   if (checkedIn !== renderRbacTemplate()) assert.unreachable(`${RBAC_TEMPLATE_FILE} is stale; regenerate it with \`${RBAC_REGENERATE_COMMAND}\``);
   const manifests = await template();
-  const clusterRole = find(manifests, 'ClusterRole') as unknown as { rules: unknown[] };
-  assert.equal(clusterRole.rules, asPolicyRules([...CLUSTER_RULES, ...webhookRules('dg-dicom-guard')]));
+  const clusterRole = find(manifests, 'ClusterRole', 'dg-dicom-guard') as unknown as { rules: unknown[] };
+  assert.equal(clusterRole.rules, asPolicyRules([...CLUSTER_RULES, ...webhookRules('dg-dicom-guard'), ...sidecarBindRules('dg-dicom-guard-sidecar')]));
+  const sidecarRole = find(manifests, 'ClusterRole', 'dg-dicom-guard-sidecar') as unknown as { rules: unknown[] };
+  assert.equal(sidecarRole.rules, asPolicyRules(SIDECAR_RULES));
   const role = find(manifests, 'Role') as unknown as { rules: unknown[] };
   assert.equal(role.rules, asPolicyRules(leaseRules('dg-dicom-guard')));
 });
@@ -55,6 +57,7 @@ test('the operator accepts the arguments the Deployment gives it', async () => {
   assert.equal(options.webhook, { certDir: '/etc/dicom-guard/webhook', port: 9443 });
   assert.equal(options.webhookConfiguration, { name: 'dg-dicom-guard', webhook: 'dg-dicom-guard.dicomguard.io' });
   assert.is(options.injection.image, container.image, 'the sidecar is the same image by default');
+  assert.is(options.render.sidecarClusterRole, 'dg-dicom-guard-sidecar', 'the ClusterRole the chart ships and lets the operator bind');
   assert.is(deployment.spec.replicas, 2);
   // Non-root, read-only root filesystem, no capabilities.
   assert.equal(deployment.spec.template.spec.securityContext.runAsNonRoot, true);

@@ -6,7 +6,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { WRITE_VERBS, type Verb } from '../../operator/kube/client.ts';
-import { asPolicyRules, CLUSTER_RULES, leaseRules } from '../../operator/rbac.ts';
+import { asPolicyRules, CLUSTER_RULES, leaseRules, SIDECAR_RULES, sidecarBindRules } from '../../operator/rbac.ts';
+import { DEFAULT_RENDER_SETTINGS } from '../../operator/render/sidecar-config.ts';
 import type { ControlPlane } from '../cluster/control-plane.ts';
 import { freePort } from './ports.ts';
 import { GaveUp, start, waitFor, type Running } from './processes.ts';
@@ -39,17 +40,19 @@ export async function applyObjects(cp: ControlPlane, ...objects: object[]): Prom
 
 /**
  * The ServiceAccount the chart will create, its ClusterRole and lease Role from
- * operator/rbac.ts, and a kubeconfig with its token (no admin certificate in it).
+ * operator/rbac.ts, the sidecars' ClusterRole it binds, and a kubeconfig with its token (no admin certificate in it).
  */
 export async function operatorKubeconfig(cp: ControlPlane, dir: string): Promise<string> {
   const namespace = OPERATOR_NAMESPACE;
-  const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'dicom-guard-operator' }, rules: asPolicyRules(CLUSTER_RULES) };
+  const sidecarRole = DEFAULT_RENDER_SETTINGS.sidecarClusterRole;
+  const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'dicom-guard-operator' }, rules: asPolicyRules([...CLUSTER_RULES, ...sidecarBindRules(sidecarRole)]) };
   const subjects = [{ kind: 'ServiceAccount', name: SERVICE_ACCOUNT, namespace }];
   await applyObjects(
     cp,
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: SERVICE_ACCOUNT, namespace } },
     role,
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: sidecarRole }, rules: asPolicyRules(SIDECAR_RULES) },
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'dicom-guard-operator' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'dicom-guard-operator' }, subjects },
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'dicom-guard-leader-election', namespace }, rules: asPolicyRules(leaseRules(LEASE_NAME)) },
     {

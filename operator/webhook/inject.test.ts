@@ -94,6 +94,35 @@ test('the sidecar goes first among existing init containers; existing volumes an
   assert.equal(injected.metadata!.annotations, { 'team/owner': 'imaging', [INJECTED_BY_ANNOTATION]: 'main-pacs' });
 });
 
+test('the sidecar learns its pod from the downward API and its policy by name', () => {
+  const sidecar = applyPatch(pod(), injectionReport(pod(), 'imaging', [main]).patch).spec!.initContainers![0]!;
+  assert.equal(
+    sidecar.env!.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]),
+    [
+      ['DICOMGUARD_POD_NAME', 'metadata.name'],
+      ['DICOMGUARD_POD_NAMESPACE', 'metadata.namespace'],
+      ['DICOMGUARD_POD_UID', 'metadata.uid'],
+      ['DICOMGUARD_POLICY', 'main-pacs'],
+    ],
+  );
+});
+
+test('the pod\'s service account token volume is mounted into the sidecar; none when the pod has none', () => {
+  const withToken = (automounted: boolean): V1Pod => {
+    const base = pod();
+    base.spec!.volumes = [
+      { name: 'kube-api-access-x7k2p', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3607 } }, { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] } },
+      { name: 'someone-elses-token', projected: { sources: [{ serviceAccountToken: { path: 'vault-token', audience: 'vault' } }] } },
+    ];
+    if (automounted) base.spec!.containers[0]!.volumeMounts = [{ name: 'kube-api-access-x7k2p', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }];
+    return base;
+  };
+  const tokenMount = (p: V1Pod) => applyPatch(p, injectionReport(p, 'imaging', [main]).patch).spec!.initContainers![0]!.volumeMounts!.find((m) => m.mountPath === '/var/run/secrets/kubernetes.io/serviceaccount');
+  assert.equal(tokenMount(withToken(true)), { name: 'kube-api-access-x7k2p', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true });
+  assert.is(tokenMount(withToken(false)), undefined, 'a token volume nobody mounts at the service account path is not the pod\'s API token');
+  assert.is(tokenMount(pod()), undefined, 'automountServiceAccountToken: false: no token for the sidecar either');
+});
+
 test('injection is idempotent: an injected pod is not injected again', () => {
   const once = applyPatch(pod(), injectionReport(pod(), 'imaging', [main]).patch);
   const again = injectionReport(once, 'imaging', [main]);

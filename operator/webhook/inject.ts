@@ -1,7 +1,9 @@
 // Whether and how to inject the sidecar into a pod at admission: a report with a reason
 // (as Linkerd's proxy-injector does), and the JSON patch when the answer is yes. Pure:
 // the admission handler, the metrics and the events all read the same report.
-import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
+import type { V1Container, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { POD_ENV } from '../../sidecar/events/pod.ts';
+import { SERVICE_ACCOUNT_DIR } from '../../sidecar/events/service-account.ts';
 import type { DicomAccessPolicy } from '../api/v1alpha1.ts';
 import { conflicts } from '../render/selection.ts';
 import { SIDECAR_CONFIG_FILE, sidecarVolumes } from '../render/mounts.ts';
@@ -57,15 +59,38 @@ type Policy = Pick<DicomAccessPolicy, 'metadata' | 'spec'>;
 /** JSON Pointer escaping (RFC 6901) for annotation keys in patch paths. */
 const pointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
-/** The native sidecar (an init container with restartPolicy Always, KEP-753): up before the PACS starts. */
-export function sidecarContainer(policy: Policy, settings: InjectionSettings): V1Container {
-  const { volumeMounts } = sidecarVolumes(policy.metadata.name);
+/**
+ * The pod's service account token volume, as the ServiceAccount admission plugin added it
+ * (a projected volume with a serviceAccountToken source, mounted at SERVICE_ACCOUNT_DIR):
+ * that plugin runs before mutating webhooks, so it did not mount it into the sidecar.
+ * None when the pod or its service account sets automountServiceAccountToken: false;
+ * the sidecar then holds no token and posts no Events, as the pod's owner chose.
+ */
+export function serviceAccountTokenVolume(pod: V1Pod): string | undefined {
+  const mounted = new Set([...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].flatMap((c) => (c.volumeMounts ?? []).filter((m) => m.mountPath === SERVICE_ACCOUNT_DIR).map((m) => m.name)));
+  return pod.spec?.volumes?.find((v) => mounted.has(v.name) && v.projected?.sources?.some((s) => s.serviceAccountToken))?.name;
+}
+
+/**
+ * The native sidecar (an init container with restartPolicy Always, KEP-753): up before
+ * the PACS starts. It learns its pod from the downward API, and gets the pod's token
+ * volume when there is one, to post Events (a source address locked out).
+ */
+export function sidecarContainer(policy: Policy, settings: InjectionSettings, tokenVolume?: string): V1Container {
+  const volumeMounts: V1VolumeMount[] = [...sidecarVolumes(policy.metadata.name).volumeMounts, ...(tokenVolume ? [{ name: tokenVolume, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true }] : [])];
+  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } });
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({ httpGet: { path, port: settings.adminPort }, periodSeconds, failureThreshold, timeoutSeconds: 2 });
   return {
     name: SIDECAR_CONTAINER,
     image: settings.image,
     imagePullPolicy: settings.imagePullPolicy,
     args: ['sidecar', '--config', SIDECAR_CONFIG_FILE],
+    env: [
+      { name: POD_ENV.name, ...field('metadata.name') },
+      { name: POD_ENV.namespace, ...field('metadata.namespace') },
+      { name: POD_ENV.uid, ...field('metadata.uid') },
+      { name: POD_ENV.policy, value: policy.metadata.name },
+    ],
     restartPolicy: 'Always',
     ports: [
       { name: 'dicom', containerPort: policy.spec.listen.port, protocol: 'TCP' },
@@ -97,7 +122,7 @@ function hasSidecar(pod: V1Pod): boolean {
 /** The JSON patch that adds the sidecar, its volumes and the annotation to `pod`. */
 export function injectionPatch(pod: V1Pod, policy: Policy, settings: InjectionSettings): JsonPatchOperation[] {
   const patch: JsonPatchOperation[] = [];
-  const container = sidecarContainer(policy, settings);
+  const container = sidecarContainer(policy, settings, serviceAccountTokenVolume(pod));
   // First among the init containers: DICOM is guarded before anything else of the pod runs.
   if (pod.spec?.initContainers?.length) patch.push({ op: 'add', path: '/spec/initContainers/0', value: container });
   else patch.push({ op: 'add', path: '/spec/initContainers', value: [container] });

@@ -18,7 +18,10 @@ Each command answers --help.`;
 const SIDECAR_USAGE = `usage: dicom-guard sidecar --config FILE
 
 Runs the DICOM access-control proxy with the SidecarConfig in FILE (reloaded when it
-changes). Logs and audit records are JSON lines on stdout.
+changes). Logs and audit records are JSON lines on stdout. In a Kubernetes pod
+(DICOMGUARD_POD_NAME and DICOMGUARD_POD_NAMESPACE set, as the injecting webhook does), a
+source address locked out is also posted as an Event on the pod, with the pod's service
+account token.
 
   -c, --config FILE   the SidecarConfig (YAML or JSON)
   -h, --help          this text`;

@@ -122,14 +122,32 @@ function parseStatus(text: string): Status | undefined {
   }
 }
 
+/**
+ * Where the API server is and how to authenticate to it. A KubeConfig is one; the
+ * sidecar, which must not load @kubernetes/client-node, brings its own
+ * (sidecar/events/service-account.ts).
+ */
+export interface ClusterCredentials {
+  readonly server: string;
+  /** Sets the TLS material and the authorization header; called for every request (tokens rotate). */
+  applyToHTTPSOptions(options: RequestOptions): Promise<void>;
+}
+
+function credentialsOf(config: KubeConfig | ClusterCredentials): ClusterCredentials {
+  if (!('getCurrentCluster' in config)) return config;
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  return { server: cluster.server, applyToHTTPSOptions: (options) => config.applyToHTTPSOptions(options) };
+}
+
 export class KubeClient {
   readonly server: URL;
-  readonly #config: KubeConfig;
+  readonly #config: ClusterCredentials;
   readonly #agent: HttpAgent;
   readonly #observe: RequestObserver;
   readonly #userAgent: string;
 
-  private constructor(config: KubeConfig, server: URL, agent: HttpAgent, observe: RequestObserver, userAgent: string) {
+  private constructor(config: ClusterCredentials, server: URL, agent: HttpAgent, observe: RequestObserver, userAgent: string) {
     this.#config = config;
     this.server = server;
     this.#agent = agent;
@@ -137,10 +155,9 @@ export class KubeClient {
     this.#userAgent = userAgent;
   }
 
-  static async create(config: KubeConfig, options: { observe?: RequestObserver; userAgent?: string } = {}): Promise<KubeClient> {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    const server = new URL(cluster.server);
+  static async create(source: KubeConfig | ClusterCredentials, options: { observe?: RequestObserver; userAgent?: string } = {}): Promise<KubeClient> {
+    const config = credentialsOf(source);
+    const server = new URL(config.server);
     // The TLS material once, into an agent of our own that keeps connections alive (the
     // one KubeConfig makes opens a connection per request).
     const tls: RequestOptions = {};

@@ -2,8 +2,9 @@
 // pod's ServiceAccount (in-cluster), the order client-go's clientcmd uses.
 import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import { SERVICE_ACCOUNT_DIR } from '../../sidecar/events/service-account.ts';
 
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const SERVICE_ACCOUNT_TOKEN = `${SERVICE_ACCOUNT_DIR}/token`;
 
 export function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): { config: KubeConfig; source: string } {
   const config = new KubeConfig();
@@ -20,4 +21,4 @@ export function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv 
 }
 
 /** The namespace the pod runs in (the ServiceAccount's), for the default lease namespace. */
-export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = `${SERVICE_ACCOUNT_DIR}/namespace`;

@@ -11,7 +11,8 @@ export interface ObjectReference {
   kind: string;
   name: string;
   namespace: string;
-  uid: string;
+  /** Optional only for `related`, whose uid the reporter may not know. */
+  uid?: string;
   resourceVersion?: string;
 }
 
@@ -23,6 +24,8 @@ export interface EventInput {
   /** What the operator did, like "Reconcile" or "Apply". */
   action: string;
   note: string;
+  /** A second object the event concerns (a sidecar's event on its pod names the policy). */
+  related?: ObjectReference;
 }
 
 export interface Reporter {
@@ -54,6 +57,7 @@ export function eventObject(input: EventInput, reporter: Reporter, now: Date, un
     action: input.action,
     reason: input.reason,
     regarding: input.regarding,
+    ...(input.related ? { related: input.related } : {}),
     note,
     type: input.type,
   };

@@ -26,6 +26,7 @@ import type { FailedAttempts } from './failed-attempts.ts';
 import type { ActiveAssociations } from './active-associations.ts';
 import type { Generation } from './generation.ts';
 import { establishTransport } from '../tls/handshake.ts';
+import type { LockoutReporter } from '../events/recorder.ts';
 
 export interface AssociationEnvironment {
   readonly connectionId: string;
@@ -37,6 +38,8 @@ export interface AssociationEnvironment {
   readonly metrics: SidecarMetrics;
   readonly active: ActiveAssociations;
   readonly failedAttempts: FailedAttempts;
+  /** Lockouts as Kubernetes Events on the pod (absent outside Kubernetes). */
+  readonly lockouts?: LockoutReporter;
   /** Aborted when the sidecar shuts down and the grace period is over. */
   readonly shutdown: AbortSignal;
 }
@@ -510,7 +513,8 @@ export class Association {
   /**
    * limits.failedAttempts: one more refusal from this source. A block it starts is made
    * visible (a metric, the dicomguard_blocked_sources gauge, a log record with event
-   * "source-blocked"): anything refused counts, a port scan's non-DICOM probes too.
+   * "source-blocked", an Event on the pod): anything refused counts, a port scan's
+   * non-DICOM probes too.
    */
   private countRefusal(): void {
     const source = this.record.source.address;
@@ -518,6 +522,8 @@ export class Association {
     const { failedAttempts } = this.env.generation.policy.config.limits;
     this.env.metrics.sourcesBlocked.inc();
     this.env.logger.warn({ event: 'source-blocked', source, limits: failedAttempts }, `source address ${source} blocked for ${failedAttempts.blockSeconds} s after ${failedAttempts.max} refused connections within ${failedAttempts.windowSeconds} s`);
+    const { callingAETitle, why } = this.record;
+    this.env.lockouts?.report({ source, ...failedAttempts, lastRefusal: why ?? 'refused', ...(callingAETitle ? { callingAETitle } : {}) });
   }
 
   private close(ending: Ending): void {

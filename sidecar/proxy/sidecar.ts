@@ -12,6 +12,7 @@ import { watchFiles, type FileWatch } from '../config/watch.ts';
 import { parseSourceAddress } from '../decision/address.ts';
 import { createSidecarMetrics, type SidecarMetrics } from '../admin/metrics.ts';
 import { startAdminServer } from '../admin/server.ts';
+import { startLockoutReporter, type LockoutReporter } from '../events/recorder.ts';
 import { createAuditLogger, createLogger } from '../log.ts';
 import { Association } from './association.ts';
 import { loadGeneration, type Generation } from './generation.ts';
@@ -25,6 +26,8 @@ export interface SidecarOptions {
   logger?: Logger;
   /** Seconds between polls of the watched files (fs.watch is the fast path). */
   pollSeconds?: number;
+  /** Where the pod (events/pod.ts) and the Kubernetes credentials come from (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class Sidecar {
@@ -39,6 +42,8 @@ export class Sidecar {
   private watchedFiles = '';
   private readonly active = new ActiveAssociations();
   private readonly failedAttempts: FailedAttempts;
+  /** Lockouts as Events on the pod; none outside Kubernetes. */
+  private lockouts: LockoutReporter | undefined;
   private readonly associations = new Set<Association>();
   private readonly shutdown = new AbortController();
   private readonly idPrefix = randomBytes(3).toString('hex');
@@ -66,6 +71,7 @@ export class Sidecar {
     const generation = await loadGeneration(options.configPath, bootLogger);
     const logger = options.logger ?? createLogger('sidecar', generation.policy.config.log.level);
     const sidecar = new Sidecar(options, generation, logger);
+    sidecar.lockouts = await startLockoutReporter({ logger, ...(options.env ? { env: options.env } : {}) });
     await sidecar.listen();
     return sidecar;
   }
@@ -173,6 +179,7 @@ export class Sidecar {
       metrics: this.metrics,
       active: this.active,
       failedAttempts: this.failedAttempts,
+      ...(this.lockouts ? { lockouts: this.lockouts } : {}),
       shutdown: this.shutdown.signal,
     });
     this.associations.add(association);
@@ -205,6 +212,7 @@ export class Sidecar {
         await once(this.admin, 'close').catch(() => undefined);
       }
       this.listening = false;
+      this.lockouts?.close();
       this.generation.verifier?.close();
       this.logger.info('dicom-guard sidecar stopped');
       this.logger.flush();

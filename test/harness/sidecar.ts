@@ -1,11 +1,12 @@
 // The sidecar as users run it: `dicom-guard sidecar --config FILE`, a real process,
 // its JSON log lines parsed so tests can read the audit records.
-import { chmod, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { SidecarConfigInput } from '../../sidecar/config/schema.ts';
 import type { AuditRecord } from '../../sidecar/proxy/association.ts';
+import { SERVICE_ACCOUNT_DIR } from '../../sidecar/events/service-account.ts';
 import { freePort } from './ports.ts';
 import { GaveUp, start, waitFor, type Running } from './processes.ts';
 import { CLI, NODE } from './tools.ts';
@@ -46,6 +47,15 @@ export interface SidecarLaunch {
   command?: readonly [string, ...string[]];
   /** Run as this user and group (the image's 65532); the config folder is then made readable to it. */
   user?: { uid: number; gid: number };
+  /** Added to this process's environment (a pod's downward API variables, KUBERNETES_SERVICE_HOST). */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * A directory with token, ca.crt and namespace, seen by the sidecar at the path the
+   * kubelet mounts a pod's service account token (SERVICE_ACCOUNT_DIR): a bind mount in a
+   * mount namespace of the sidecar's own (unshare, as root), so the sidecar reads exactly
+   * what it reads in a pod and nothing on this machine changes.
+   */
+  serviceAccountDir?: string;
 }
 
 export async function startSidecar(partial: PartialConfig, launch: SidecarLaunch = {}): Promise<SidecarProcess> {
@@ -59,9 +69,14 @@ export async function startSidecar(partial: PartialConfig, launch: SidecarLaunch
     await rename(temporary, configPath);
   };
   await writeConfig(config);
-  const [command, ...args] = launch.command ?? [NODE, CLI];
-  const proc = start('sidecar', command, [...args, 'sidecar', '--config', configPath], {
+  const base = [...(launch.command ?? [NODE, CLI]), 'sidecar', '--config', configPath];
+  if (launch.serviceAccountDir) await mkdir(SERVICE_ACCOUNT_DIR, { recursive: true }); // the mount point; empty on the host
+  const [command, ...args] = launch.serviceAccountDir
+    ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" "$1" && shift && exec "$@"', launch.serviceAccountDir, SERVICE_ACCOUNT_DIR, ...base]
+    : base;
+  const proc = start('sidecar', command!, args, {
     logFile: join(dir, 'sidecar.log'),
+    ...(launch.env ? { env: { ...process.env, ...launch.env } } : {}),
     ...launch.user,
   });
   const logs = (): LogRecord[] =>

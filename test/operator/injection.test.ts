@@ -4,7 +4,7 @@
 // the webhook is down.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
@@ -12,6 +12,9 @@ import { startControlPlane, certManagerCrds, type ControlPlane } from '../cluste
 import { FULLNAME, helmBinary, hostOperatorArgs, installDicomGuard, RELEASE, RELEASE_NAMESPACE, type Installation } from '../cluster/install.ts';
 import { applyObjects, getJson, kubectl, startOperatorProcess, type OperatorProcess } from '../harness/operator.ts';
 import { run, waitFor } from '../harness/processes.ts';
+import { dcmtk } from '../harness/dcmtk.ts';
+import { freePort } from '../harness/ports.ts';
+import { startSidecar } from '../harness/sidecar.ts';
 import { ROOT } from '../harness/tools.ts';
 import { SIDECAR_CONTAINER, INJECTED_BY_ANNOTATION } from '../../operator/webhook/inject.ts';
 
@@ -128,6 +131,106 @@ test('the operator counts injected pods as protected', async ({ cp }) => {
     const status = (await getJson<{ status?: { matchedPods?: number; protectedPods?: number } }>(cp, ['dicomaccesspolicy', 'main-pacs', '-n', 'imaging']))?.status;
     return status?.matchedPods === 2 && status.protectedPods === 2;
   }, 30_000, 250);
+});
+
+type EventList = { items: { regarding: { kind: string; name: string; uid?: string }; related?: { kind: string; name: string }; reason: string; type: string; note: string; reportingController: string; reportingInstance: string }[] };
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+test('lockouts become Events on the pod: the webhook gives the sidecar its pod and token, the operator binds the pod\'s service account, the sidecar posts', async ({ cp, dir }) => {
+  await kubectl(cp, ['create', 'serviceaccount', 'orthanc', '-n', 'imaging']);
+  await kubectl(cp, ['create', 'serviceaccount', 'stranger', '-n', 'imaging']);
+  await applyObjects(cp, pod('orthanc-sa', 'imaging', { app: 'orthanc' }, { serviceAccountName: 'orthanc' }));
+  const created = (await getJson<V1Pod>(cp, ['pod', 'orthanc-sa', '-n', 'imaging']))!;
+  const sidecar = created.spec!.initContainers!.find((c) => c.name === SIDECAR_CONTAINER)!;
+  assert.equal(
+    sidecar.env!.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]),
+    [['DICOMGUARD_POD_NAME', 'metadata.name'], ['DICOMGUARD_POD_NAMESPACE', 'metadata.namespace'], ['DICOMGUARD_POD_UID', 'metadata.uid'], ['DICOMGUARD_POLICY', 'main-pacs']],
+  );
+  // The webhook mounts the token volume the ServiceAccount admission plugin made, once (the plugin, reinvoked, sees the mount and adds none).
+  const tokenMounts = sidecar.volumeMounts!.filter((m) => m.mountPath === SERVICE_ACCOUNT_DIR);
+  const pacsToken = created.spec!.containers[0]!.volumeMounts!.find((m) => m.mountPath === SERVICE_ACCOUNT_DIR)!;
+  assert.equal(tokenMounts.map((m) => [m.name, m.readOnly]), [[pacsToken.name, true]]);
+
+  // The operator binds the sidecars' ClusterRole to the service accounts of the pods that run this policy's sidecar.
+  type Binding = { roleRef: { kind: string; name: string }; subjects?: { kind: string; name: string; namespace: string }[] };
+  const binding = await waitFor('the RoleBinding names the orthanc service account', async () => {
+    const found = await getJson<Binding>(cp, ['rolebinding', 'main-pacs-dicom-guard-sidecar', '-n', 'imaging']);
+    return found?.subjects?.some((s) => s.name === 'orthanc') ? found : undefined;
+  }, 30_000, 250);
+  assert.equal(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${FULLNAME}-sidecar` });
+  assert.equal(binding.subjects!.map((s) => `${s.namespace}/${s.name}`), ['imaging/default', 'imaging/orthanc']);
+  const canI = async (...args: string[]) => (await cp.kubectl(['auth', 'can-i', ...args, '--as=system:serviceaccount:imaging:orthanc'])).stdout.trim();
+  assert.is(await canI('create', 'events.events.k8s.io', '-n', 'imaging'), 'yes');
+  assert.is(await canI('create', 'events.events.k8s.io', '-n', 'elsewhere'), 'no', 'in the policy\'s namespace only');
+  assert.is(await canI('get', 'secrets', '-n', 'imaging'), 'no', 'Events and nothing else');
+
+  // The sidecar as the pod would run it: the downward API values, the kubelet's
+  // KUBERNETES_SERVICE_HOST/PORT, and the pod's service account token at the path the kubelet mounts it.
+  const apiServer = new URL(cp.server);
+  const runSidecar = async (account: string) => {
+    const tokenDir = join(dir, `sa-${account}`);
+    await mkdir(tokenDir, { recursive: true });
+    await writeFile(join(tokenDir, 'token'), (await kubectl(cp, ['create', 'token', account, '-n', 'imaging', '--duration=1h'])).trim());
+    await copyFile(cp.caFile, join(tokenDir, 'ca.crt'));
+    await writeFile(join(tokenDir, 'namespace'), 'imaging');
+    return startSidecar(
+      {
+        upstream: { host: '127.0.0.1', port: await freePort() },
+        calledAETitles: ['PACS'],
+        peers: [{ name: 'ct', aeTitles: ['CT01'] }],
+        limits: { failedAttempts: { max: 2, windowSeconds: 60, blockSeconds: 120 } },
+      },
+      {
+        env: {
+          DICOMGUARD_POD_NAME: 'orthanc-sa',
+          DICOMGUARD_POD_NAMESPACE: 'imaging',
+          DICOMGUARD_POD_UID: created.metadata!.uid!,
+          DICOMGUARD_POLICY: 'main-pacs',
+          KUBERNETES_SERVICE_HOST: apiServer.hostname,
+          KUBERNETES_SERVICE_PORT: apiServer.port,
+        },
+        serviceAccountDir: tokenDir,
+      },
+    );
+  };
+  const lockOut = async (port: number) => {
+    for (const aet of ['GUESS1', 'GUESS2']) await dcmtk('echoscu', ['-aet', aet, '-aec', 'PACS'], port);
+    const blocked = await dcmtk('echoscu', ['-aet', 'CT01', '-aec', 'PACS'], port);
+    assert.match(blocked.output, /Temporary Congestion/, 'locked out: (2,3,1)');
+  };
+  const ours = async () => ((await getJson<EventList>(cp, ['events.events.k8s.io', '-n', 'imaging']))?.items ?? []).filter((e) => e.reason === 'SourceBlocked');
+
+  const bound = await runSidecar('orthanc');
+  try {
+    await bound.waitForLog((r) => r.msg === 'lockouts are posted as Events on this pod');
+    await lockOut(bound.port);
+    const [event, ...more] = await waitFor('the SourceBlocked Event', async () => ((await ours()).length ? ours() : undefined), 30_000, 250);
+    assert.is(more.length, 0, 'one lockout, one Event');
+    assert.equal([event!.type, event!.regarding.kind, event!.regarding.name, event!.regarding.uid], ['Warning', 'Pod', 'orthanc-sa', created.metadata!.uid]);
+    assert.equal([event!.related?.kind, event!.related?.name], ['DicomAccessPolicy', 'main-pacs']);
+    assert.equal([event!.reportingController, event!.reportingInstance], ['dicomguard.io/sidecar', 'orthanc-sa']);
+    assert.match(event!.note, /^source address 127\.0\.0\.1 \(calling AE title "GUESS2"\) locked out for 120 s after 2 refused connections within 60 s \(limits\.failedAttempts\); the last: .*GUESS2/);
+    const described = await cp.kubectl(['describe', 'pod', 'orthanc-sa', '-n', 'imaging']);
+    assert.match(described.stdout, /Warning\s+SourceBlocked\s+.*source address 127\.0\.0\.1/, 'kubectl describe pod shows it');
+  } finally {
+    await bound.stop();
+  }
+
+  // A service account the operator did not bind: the API server refuses, the sidecar says so and goes on.
+  const unbound = await runSidecar('stranger');
+  try {
+    await lockOut(unbound.port);
+    const refused = await unbound.waitForLog((r) => r.msg === 'could not record an event');
+    assert.match(String(refused.err), /forbidden.*system:serviceaccount:imaging:stranger/);
+    assert.is((await ours()).length, 1, 'no Event from the unbound account');
+    assert.ok(await unbound.waitForAudit((r) => r.reject?.name === 'temporary-congestion'), 'the DICOM side is unaffected: locked out all the same');
+  } finally {
+    await unbound.stop();
+  }
+
+  // The pod goes: its service account leaves the binding.
+  await kubectl(cp, ['delete', 'pod', 'orthanc-sa', '-n', 'imaging', '--wait=false']);
+  await waitFor('orthanc unbound', async () => !(await getJson<Binding>(cp, ['rolebinding', 'main-pacs-dicom-guard-sidecar', '-n', 'imaging']))?.subjects?.some((s) => s.name === 'orthanc'), 30_000, 250);
 });
 
 test('webhook down: a selected pod is refused (failurePolicy Fail); another namespace is unaffected', async (context) => {

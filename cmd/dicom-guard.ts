@@ -74,7 +74,8 @@ async function checkConfig(args: string[]): Promise<number> {
   const generation = await loadGeneration(path, createLogger('check-config', 'warn'));
   generation.verifier?.close();
   const config = generation.policy.config;
-  console.log(`${path}: valid SidecarConfig (${config.peers.length} peer(s), called AE titles ${config.calledAETitles.join(', ')}, TLS ${config.tls.mode}, identity ${config.identity.mode})`);
+  const edge = config.upstream.tls || config.upstream.identity ? `, upstream TLS ${config.upstream.tls ? 'on' : 'off'}, upstream identity ${config.upstream.identity ? 'set' : 'none'}` : '';
+  console.log(`${path}: valid SidecarConfig (${config.peers.length} peer(s), called AE titles ${config.calledAETitles.join(', ')}, TLS ${config.tls.mode}, identity ${config.identity.mode}${edge})`);
   return 0;
 }
 

@@ -1,5 +1,6 @@
 // The files a SidecarConfig points to (TLS certificate and key, client CA, htpasswd,
-// JWKS, LDAP CA): which they are, and reading them, each error naming its field.
+// JWKS, LDAP CA, and toward the upstream its CA, a client certificate and key, a passcode
+// or a JWT): which they are, and reading them, each error naming its field.
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { SidecarConfig } from './schema.ts';
@@ -22,6 +23,12 @@ export function materialFiles(config: SidecarConfig): MaterialFile[] {
     add('tls.keyFile', config.tls.keyFile);
     if (config.tls.clientCertificates !== 'None') add('tls.clientCAFile', config.tls.clientCAFile);
   }
+  const { tls: upstreamTls, identity: upstreamIdentity } = config.upstream;
+  add('upstream.tls.caFile', upstreamTls?.caFile);
+  add('upstream.tls.certFile', upstreamTls?.certFile);
+  add('upstream.tls.keyFile', upstreamTls?.keyFile);
+  add('upstream.identity.passcodeFile', upstreamIdentity?.passcodeFile);
+  add('upstream.identity.jwtFile', upstreamIdentity?.jwtFile);
   if (config.identity.mode !== 'Disabled') {
     add('identity.htpasswd.file', config.identity.htpasswd?.file);
     add('identity.jwt.jwksFile', config.identity.jwt?.jwksFile);

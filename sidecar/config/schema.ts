@@ -148,6 +148,44 @@ const tls = z
     }
   });
 
+/**
+ * Edge mode: TLS toward a remote PACS (or the dicom-guard in front of it), for callers
+ * that speak only plain DICOM. The remote's certificate is verified against caFile (else
+ * Node's bundled Mozilla CAs) and serverName (else upstream.host); certFile and keyFile
+ * are the client certificate, reloaded when they change.
+ */
+const upstreamTls = z
+  .strictObject({
+    caFile: nonEmptyPath.optional(),
+    serverName: z.string().min(1).max(253).optional(),
+    certFile: nonEmptyPath.optional(),
+    keyFile: nonEmptyPath.optional(),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+  })
+  .superRefine((value, ctx) => {
+    if (Boolean(value.certFile) !== Boolean(value.keyFile)) {
+      ctx.addIssue({ code: 'custom', path: [value.certFile ? 'keyFile' : 'certFile'], message: 'a client certificate needs both certFile and keyFile' });
+    }
+  });
+
+/**
+ * Edge mode: the user identity (PS3.7 D.3.3.7) put into every forwarded A-ASSOCIATE-RQ
+ * in place of the caller's: a username (type 1), with passcodeFile a username and
+ * passcode (type 2), or a JWT read from jwtFile (type 5), each file reloaded on change.
+ */
+const upstreamIdentity = z
+  .strictObject({
+    username: z.string().min(1).max(65535).optional(),
+    passcodeFile: nonEmptyPath.optional(),
+    jwtFile: nonEmptyPath.optional(),
+    /** Ask the remote to confirm it verified the identity; without its confirmation the association is refused. */
+    positiveResponseRequested: z.boolean().default(false),
+  })
+  .superRefine((value, ctx) => {
+    if (Boolean(value.username) === Boolean(value.jwtFile)) ctx.addIssue({ code: 'custom', path: ['username'], message: 'set exactly one of username and jwtFile' });
+    if (value.passcodeFile && !value.username) ctx.addIssue({ code: 'custom', path: ['passcodeFile'], message: 'a passcode goes with a username' });
+  });
+
 const limits = z.strictObject({
   maxAssociations: z.number().int().min(1).default(1000),
   maxAssociationsPerPeer: z.number().int().min(1).default(100),
@@ -183,6 +221,8 @@ export const sidecarConfigSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: port.default(4242),
         connectTimeoutSeconds: positiveSeconds.default(5),
+        tls: upstreamTls.optional(),
+        identity: upstreamIdentity.optional(),
       })
       .prefault({}),
     calledAETitles: z.array(aeTitle).min(1, 'list at least one called AE title (the PACS)'),
@@ -217,6 +257,9 @@ export const sidecarConfigSchema = z
         });
       }
     });
+    if (config.upstream.identity && config.identity.forwardToUpstream) {
+      ctx.addIssue({ code: 'custom', path: ['identity', 'forwardToUpstream'], message: "upstream.identity replaces the caller's identity; forwardToUpstream must be false" });
+    }
     if (config.listen.port === config.admin.port && config.listen.host === config.admin.host) {
       ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `the admin port must differ from listen.port ${config.listen.port}` });
     }
@@ -231,3 +274,4 @@ export type IpBlockConfig = NonNullable<PeerConfig['ipBlocks']>[number];
 export type IdentityConfig = SidecarConfig['identity'];
 export type TlsConfig = SidecarConfig['tls'];
 export type LimitsConfig = SidecarConfig['limits'];
+export type UpstreamConfig = SidecarConfig['upstream'];

@@ -21,7 +21,8 @@ import { negotiate } from '../decision/negotiation.ts';
 import type { SidecarMetrics } from '../admin/metrics.ts';
 import { readOnePdu } from './read-pdu.ts';
 import { Relay } from './relay.ts';
-import { acceptForClient, requestForUpstream } from './rewrite.ts';
+import { acceptForClient, requestForUpstream, type UpstreamIdentity } from './rewrite.ts';
+import { upstreamHandshake } from '../tls/upstream.ts';
 import type { FailedAttempts } from './failed-attempts.ts';
 import type { ActiveAssociations } from './active-associations.ts';
 import type { Generation } from './generation.ts';
@@ -75,6 +76,12 @@ export interface AuditRecord {
   user?: string;
   identityType?: number;
   tls?: { version: string | null; clientCertificateSubject?: string };
+  /**
+   * The connection to the upstream: its local port (the source port the upstream sees,
+   * which names the same association in a remote dicom-guard's audit record), and in edge
+   * mode the TLS to it and the identity presented.
+   */
+  upstream?: { localPort: number | undefined; tls?: { version: string; serverCertificateSubject: string }; identityType?: number; user?: string };
   /** The DIMSE message that ended an accepted association (ended: message-refused). */
   refusedMessage?: Omit<MessageRefusal, 'why' | 'abortReason'> & { from: Side };
   /** Every byte sent to each side: relayed, and the PDUs the sidecar wrote itself (A-ASSOCIATE-RQ/AC/RJ, A-ABORT). */
@@ -263,7 +270,10 @@ export class Association {
     this.upstream = upstream;
     upstream.once('close', (hadError) => this.onUpstreamClosed(hadError));
 
-    const forwarded = requestForUpstream(request, acceptance, policy.config.identity.forwardToUpstream);
+    const own = this.env.generation.upstream.identity;
+    const identity: UpstreamIdentity = own ? { kind: 'replace', identity: own } : { kind: policy.config.identity.forwardToUpstream ? 'forward' : 'strip' };
+    if (own) this.record.upstream = { ...this.record.upstream!, identityType: own.identityType, ...(target.identity?.username ? { user: target.identity.username } : {}) };
+    const forwarded = requestForUpstream(request, acceptance, identity);
     this.send('upstream', upstream, writePdu(forwarded));
     const answer = await readOnePdu(upstream, limits.maxAssociateRequestBytes, limits.associationRequestTimeoutSeconds * 1000, this.env.shutdown);
     if (answer.kind !== 'pdu') {
@@ -302,9 +312,16 @@ export class Association {
       return this.terminate('aborted-protocol-error', error.abortReason, 'upstream');
     }
 
+    if (own?.positiveResponseRequested && accept.userInformation.userIdentityServerResponse === undefined) {
+      // PS3.7 D.3.3.7.2: no 0x59 sub-item means the acceptor did not verify the identity.
+      this.record.why = 'the upstream accepted without confirming the user identity the sidecar presented (upstream.identity.positiveResponseRequested)';
+      this.send('upstream', upstream, abortPdu(AbortSource.ServiceUser, 0), { end: true });
+      this.closeSoon(upstream);
+      return this.rejectAssociation(Reject.TemporaryCongestion);
+    }
     this.record.decision = 'accepted';
     metrics.associations.inc({ peer, decision: 'accepted', reason: '' });
-    const acceptForCaller = acceptForClient(accept, request, acceptance);
+    const acceptForCaller = acceptForClient(accept, request, acceptance, identity);
     const toClientBytes = writePdu(acceptForCaller);
     metrics.setupSeconds.observe({ peer }, Number(process.hrtime.bigint() - this.started) / 1e9);
 
@@ -442,16 +459,28 @@ export class Association {
         resolve(`upstream ${host}:${port} refused: ${error.message}`);
       });
     });
-    socket.on('error', (error) => this.env.logger.debug({ connectionId: this.env.connectionId, err: error.message }, 'upstream socket error'));
-    if (failure) {
-      socket.destroy();
-      this.record.why = failure;
-      this.record.decision = 'rejected';
-      this.env.logger.error({ connectionId: this.env.connectionId, upstream: `${host}:${port}` }, failure);
-      this.rejectAssociation(Reject.TemporaryCongestion);
-      return undefined;
-    }
-    return socket;
+    const logError = (error: Error) => this.env.logger.debug({ connectionId: this.env.connectionId, err: error.message }, 'upstream socket error');
+    socket.on('error', logError);
+    if (failure) return this.upstreamFailed(socket, host, port, failure);
+    this.record.upstream = { localPort: socket.localPort };
+    const tls = this.env.generation.upstream.tls;
+    if (!tls) return socket;
+    // Edge mode: nothing is sent before the remote proved its name (tls/upstream.ts).
+    const handshake = await upstreamHandshake(socket, tls, timeoutMs);
+    if (!handshake.ok) return this.upstreamFailed(socket, host, port, `upstream ${host}:${port} TLS: ${handshake.why}`);
+    handshake.socket.on('error', logError);
+    this.record.upstream.tls = { version: handshake.version, serverCertificateSubject: handshake.serverCertificateSubject };
+    return handshake.socket;
+  }
+
+  /** No usable connection to the upstream: the caller gets A-ASSOCIATE-RJ (2,3,1) and the audit says why. */
+  private upstreamFailed(socket: Socket, host: string, port: number, failure: string): undefined {
+    socket.destroy();
+    this.record.why = failure;
+    this.record.decision = 'rejected';
+    this.env.logger.error({ connectionId: this.env.connectionId, upstream: `${host}:${port}` }, failure);
+    this.rejectAssociation(Reject.TemporaryCongestion);
+    return undefined;
   }
 
   private rejectAssociation(code: RejectCode): void {

@@ -11,12 +11,17 @@ import { materialFiles, readMaterial } from '../config/material.ts';
 import { compilePolicy, type Policy } from '../decision/policy.ts';
 import { buildTlsSettings, TlsMaterialError, type TlsSettings } from '../tls/context.ts';
 import { IdentityMaterialError } from '../identity/material.ts';
+import { upstreamIdentityRequest } from '../identity/upstream-identity.ts';
+import { buildUpstreamTls, type UpstreamTlsSettings } from '../tls/upstream.ts';
+import type { UserIdentityRequest } from '../wire/pdu.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
 
 export interface Generation {
   readonly policy: Policy;
   readonly tls: TlsSettings | undefined;
   readonly verifier: IdentityVerifier | undefined;
+  /** Edge mode: TLS to the upstream, and the identity put into every forwarded A-ASSOCIATE-RQ. */
+  readonly upstream: { readonly tls?: UpstreamTlsSettings; readonly identity?: UserIdentityRequest };
   /** The config file and every file it names: what to watch. */
   readonly files: readonly string[];
   /** Same fingerprint, same generation: a touched but unchanged file is not a reload. */
@@ -49,6 +54,15 @@ export async function loadGeneration(configPath: string, logger: Logger): Promis
     }
   }
 
+  const upstream: { tls?: UpstreamTlsSettings; identity?: UserIdentityRequest } = {};
+  try {
+    if (config.upstream.tls) upstream.tls = buildUpstreamTls(config.upstream.tls, config.upstream.host, { ca: file('upstream.tls.caFile'), cert: file('upstream.tls.certFile'), key: file('upstream.tls.keyFile') });
+    if (config.upstream.identity) upstream.identity = upstreamIdentityRequest(config.upstream.identity, { passcode: file('upstream.identity.passcodeFile'), jwt: file('upstream.identity.jwtFile') });
+  } catch (error) {
+    if (error instanceof TlsMaterialError || error instanceof IdentityMaterialError) throw new ConfigError(configPath, [error.message]);
+    throw error;
+  }
+
   let verifier: IdentityVerifier | undefined;
   if (config.identity.mode !== 'Disabled') {
     // Loaded only when identities are verified: jose and ldapts stay out of the heap of
@@ -71,6 +85,7 @@ export async function loadGeneration(configPath: string, logger: Logger): Promis
     policy: compilePolicy(config),
     tls,
     verifier,
+    upstream,
     files: [configPath, ...materialFiles(config).map((f) => f.path)],
     fingerprint: createHash('sha256').update(text).update(material.fingerprint).digest('hex'),
   };

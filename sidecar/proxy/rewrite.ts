@@ -1,21 +1,31 @@
 // What the PACS receives and what the caller gets back, derived from the decision.
 // Pure: typed PDUs in, typed PDUs out.
-import type { AssociateAccept, AssociateRequest, PresentationContextAccept } from '../wire/pdu.ts';
+import type { AssociateAccept, AssociateRequest, PresentationContextAccept, UserIdentityRequest } from '../wire/pdu.ts';
 import { PresentationContextResult } from '../wire/pdu.ts';
 import type { Acceptance } from '../decision/decide.ts';
+
+/** What becomes of the caller's user identity sub-item upstream. */
+export type UpstreamIdentity =
+  /** Removed (identity.forwardToUpstream false): passcodes and tokens stop here. */
+  | { kind: 'strip' }
+  /** Relayed as the caller sent it (identity.forwardToUpstream). */
+  | { kind: 'forward' }
+  /** Edge mode (upstream.identity): the sidecar's own identity in its place. */
+  | { kind: 'replace'; identity: UserIdentityRequest };
 
 /**
  * The A-ASSOCIATE-RQ forwarded upstream: the presentation contexts the peer may not use
  * are left out (the sidecar answers them itself), and the user identity sub-item is
- * removed unless identity.forwardToUpstream is set, so passcodes and tokens stop here.
+ * removed, relayed or replaced (UpstreamIdentity).
  */
-export function requestForUpstream(request: AssociateRequest, acceptance: Acceptance, forwardIdentity: boolean): AssociateRequest {
+export function requestForUpstream(request: AssociateRequest, acceptance: Acceptance, identity: UpstreamIdentity): AssociateRequest {
   const refused = new Set(acceptance.refusedPresentationContexts);
   const { userIdentity, ...userInformation } = request.userInformation;
+  const sent = identity.kind === 'replace' ? identity.identity : identity.kind === 'forward' ? userIdentity : undefined;
   return {
     ...request,
     presentationContexts: request.presentationContexts.filter((pc) => !refused.has(pc.id)),
-    userInformation: forwardIdentity && userIdentity ? { ...userInformation, userIdentity } : userInformation,
+    userInformation: sent ? { ...userInformation, userIdentity: sent } : userInformation,
   };
 }
 
@@ -26,7 +36,7 @@ export function requestForUpstream(request: AssociateRequest, acceptance: Accept
  * and when the caller asked for a positive identity response that the sidecar verified,
  * a 0x59 sub-item (PS3.7 D.3.3.7.2: zero-length server response for types 1 and 2).
  */
-export function acceptForClient(accept: AssociateAccept, request: AssociateRequest, acceptance: Acceptance, serverResponse: Uint8Array = new Uint8Array(0)): AssociateAccept {
+export function acceptForClient(accept: AssociateAccept, request: AssociateRequest, acceptance: Acceptance, identity: UpstreamIdentity): AssociateAccept {
   const fromUpstream = new Map(accept.presentationContexts.map((pc) => [pc.id, pc]));
   const refused = new Set(acceptance.refusedPresentationContexts);
   const presentationContexts: PresentationContextAccept[] = [];
@@ -44,8 +54,10 @@ export function acceptForClient(accept: AssociateAccept, request: AssociateReque
     if (answered) presentationContexts.push(answered);
   }
   const userInformation = { ...accept.userInformation };
+  // The upstream's response to the sidecar's own identity is not an answer to the caller's.
+  if (identity.kind === 'replace') delete userInformation.userIdentityServerResponse;
   if (acceptance.identityResponseRequested && userInformation.userIdentityServerResponse === undefined) {
-    userInformation.userIdentityServerResponse = serverResponse;
+    userInformation.userIdentityServerResponse = new Uint8Array(0);
   }
   return { ...accept, presentationContexts, userInformation };
 }

@@ -110,6 +110,14 @@ export class Sidecar {
         peers: this.config.peers.map((p) => p.name),
         tls: tls ? { mode: tls.mode, clientCertificates: tls.clientCertificates, certificate: tls.certificate } : 'Disabled',
         identity: this.config.identity.mode,
+        ...(this.generation.upstream.tls || this.generation.upstream.identity
+          ? {
+              edge: {
+                ...(this.generation.upstream.tls ? { tls: { serverName: this.generation.upstream.tls.serverName, clientCertificate: this.generation.upstream.tls.clientCertificate?.subject ?? 'none' } } : {}),
+                ...(this.generation.upstream.identity ? { identityType: this.generation.upstream.identity.identityType } : {}),
+              },
+            }
+          : {}),
       },
       `dicom-guard sidecar listening on port ${this.port} for ${this.config.calledAETitles.join(', ')}`,
     );

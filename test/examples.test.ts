@@ -20,6 +20,11 @@ test('examples/sidecar.yaml is a valid SidecarConfig', async () => {
   assert.is(config.identity.mode, 'Optional');
 });
 
+test('examples/edge.sidecar.yaml is a valid SidecarConfig in edge mode', async () => {
+  const config = parseSidecarConfig(await readFile(join(examples, 'edge.sidecar.yaml'), 'utf8'), 'examples/edge.sidecar.yaml');
+  assert.equal([config.upstream.tls?.serverName, config.upstream.tls?.minVersion, config.upstream.identity?.username, config.identity.forwardToUpstream], ['pacs.remote.example.org', 'TLSv1.3', 'site-a', false]);
+});
+
 test('examples/policy.yaml defaults and renders to a SidecarConfig the sidecar accepts', async () => {
   const manifest = parse(await readFile(join(examples, 'policy.yaml'), 'utf8')) as DicomAccessPolicyInput;
   assert.is(withDefaults(manifest.spec).networkPolicy.enabled, true);

@@ -145,6 +145,25 @@ export const validPolicies: readonly PolicyFixture[] = [
     policy: manifest('network-policy-off', { ...withPeer, listen: { port: 104 }, upstream: { port: 11112 }, networkPolicy: { enabled: false } }),
   },
   {
+    name: 'edge',
+    why: 'edge mode: plain DICOM in, TLS with the pod\'s certificate and the site\'s identity out to a remote PACS; the upstream port may equal listen.port',
+    policy: manifest('edge', {
+      ...withPeer,
+      upstream: {
+        host: 'pacs.remote.example.org',
+        port: 11112,
+        tls: { caSecretRef: { name: 'remote-ca' }, serverName: 'pacs.remote.example.org', clientCertificate: true, minVersion: 'TLSv1.3' },
+        identity: { username: 'site-a', passcodeSecretRef: { name: 'site-a' }, positiveResponseRequested: true },
+      },
+      tls: { mode: 'Disabled', issuerRef: { name: 'hospital-ca', kind: 'ClusterIssuer' }, dnsNames: ['edge-a.hospital.example.org'] },
+    }),
+  },
+  {
+    name: 'edge-jwt',
+    why: 'edge mode with a JWT from a Secret and an IP address for the remote',
+    policy: manifest('edge-jwt', { ...withPeer, upstream: { host: '203.0.113.5', port: 104, tls: {}, identity: { jwtSecretRef: { name: 'site-token' } } } }),
+  },
+  {
     name: 'a'.repeat(63),
     why: 'the longest name that fits in a label value',
     policy: manifest('a'.repeat(63), minimal),
@@ -234,6 +253,13 @@ export const invalidPolicies: readonly InvalidPolicyFixture[] = [
   invalid('client-certificates-without-tls', 'client certificates need TLS', { ...minimal, tls: { clientCertificates: 'Optional', clientCASecretRef: { name: 'ca' } } }, 'spec.tls.clientCertificates', /client certificates need tls.mode Required or Optional/, 'cel'),
   invalid('tls-1.1', 'TLS 1.2 is the floor', { ...minimal, tls: { ...tlsRequired, minVersion: 'TLSv1.1' } }, 'spec.tls.minVersion', /Unsupported value: "TLSv1.1"/, 'openapi'),
   invalid('tls-ip-address-bad', 'ipAddresses are addresses', { ...minimal, tls: { ...tlsRequired, ipAddresses: ['10.20.0.0/24'] } }, 'spec.tls.ipAddresses[0]', /not an IP address/, 'cel'),
+  // edge mode
+  invalid('upstream-host-bad', 'a host is a DNS name or an IP address', { ...minimal, upstream: { host: 'PACS_Remote' } }, 'spec.upstream.host', /a DNS name \(lower case\) or an IP address/, 'cel'),
+  invalid('upstream-tls-local', 'TLS to the PACS in the pod makes no sense', { ...minimal, upstream: { tls: {} } }, 'spec.upstream.tls', /TLS to the upstream is for a remote upstream.host/, 'cel'),
+  invalid('upstream-identity-both', 'one identity', { ...minimal, upstream: { host: 'pacs.remote.example.org', identity: { username: 'a', jwtSecretRef: { name: 't' } } } }, 'spec.upstream.identity.username', /set exactly one of username and jwtSecretRef/, 'cel'),
+  invalid('upstream-passcode-without-username', 'a passcode is for a username', { ...minimal, upstream: { host: 'pacs.remote.example.org', identity: { jwtSecretRef: { name: 't' }, passcodeSecretRef: { name: 'p' } } } }, 'spec.upstream.identity.passcodeSecretRef', /a passcode goes with a username/, 'cel'),
+  invalid('upstream-identity-and-forward', 'the caller\'s identity is replaced, not forwarded', { ...minimal, identity: { forwardToUpstream: true }, upstream: { host: 'pacs.remote.example.org', identity: { username: 'a' } } }, 'spec.identity.forwardToUpstream', /identity.forwardToUpstream must be false/, 'cel'),
+  invalid('upstream-client-certificate-without-issuer', 'the client certificate is the pod\'s Certificate', { ...minimal, upstream: { host: 'pacs.remote.example.org', tls: { clientCertificate: true } } }, 'spec.upstream.tls.clientCertificate', /needs the pod's certificate: tls.issuerRef and tls.dnsNames/, 'cel'),
   // network policy
   invalid('extra-ingress-without-ports', 'a rule without ports opens every port', extraIngress({ from: [{ podSelector: {} }] }), 'spec.networkPolicy.extraIngress[0].ports', /a rule without ports would open every port/, 'cel'),
   invalid('extra-ingress-opens-pacs', 'the PACS port is never opened', extraIngress({ ports: [{ port: 4242 }] }), 'spec.networkPolicy.extraIngress', /extraIngress must not open upstream.port/, 'cel'),

@@ -305,7 +305,7 @@ const tls = {
     },
     issuerRef: {
       type: 'object',
-      description: 'The cert-manager issuer of the server certificate.',
+      description: 'The cert-manager issuer of the pod\'s certificate: the server certificate (mode Required or Optional), and the client certificate with upstream.tls.clientCertificate.',
       required: ['name'],
       properties: {
         name: { type: 'string', minLength: 1, maxLength: 253 },
@@ -392,6 +392,57 @@ const limits = {
 const port = (description: string, defaultValue: number) =>
   ({ type: 'integer', description, minimum: 1, maximum: 65535, default: defaultValue }) as const;
 
+/**
+ * Where the sidecar sends accepted associations: the PACS in the same pod, or (edge mode)
+ * a remote PACS or the dicom-guard in front of it, over TLS and with the site's identity.
+ */
+const upstream = {
+  type: 'object',
+  default: {},
+  properties: {
+    host: {
+      type: 'string',
+      description: 'Edge mode: a remote host (DNS name or IP address). Absent: the PACS in the pod itself (127.0.0.1).',
+      maxLength: 253,
+      'x-kubernetes-validations': [{ rule: `isIP(self) || self.matches(r'${DNS_SUBDOMAIN}')`, message: 'a DNS name (lower case) or an IP address' }],
+    },
+    port: port('The PACS\'s DICOM port: inside the pod (never opened to the network), or on upstream.host.', sidecarDefaults.upstream.port),
+    connectTimeoutSeconds: seconds('How long connecting to the PACS may take.', sidecarDefaults.upstream.connectTimeoutSeconds, 300),
+    tls: {
+      type: 'object',
+      description: 'Edge mode: TLS to upstream.host (PS3.15 Annex B, BCP 195).',
+      properties: {
+        caSecretRef: secretKeyRef('CA certificate(s) the remote\'s certificate must chain to, PEM. Absent: the CAs bundled with Node.js.', 'ca.crt'),
+        serverName: { type: 'string', description: 'The name the remote\'s certificate must carry. Absent: upstream.host.', minLength: 1, maxLength: 253 },
+        clientCertificate: {
+          type: 'boolean',
+          description: 'Present the pod\'s certificate (spec.tls.issuerRef and dnsNames; cert-manager issues it with the client auth usage) to the remote.',
+          default: false,
+        },
+        minVersion: { type: 'string', enum: ['TLSv1.2', 'TLSv1.3'], default: sidecarDefaults.tls.minVersion },
+      },
+    },
+    identity: {
+      type: 'object',
+      description: 'Edge mode: the user identity (PS3.7 D.3.3.7) put into every forwarded A-ASSOCIATE-RQ in place of the caller\'s.',
+      properties: {
+        username: { type: 'string', description: 'Type 1, or type 2 with passcodeSecretRef.', minLength: 1, maxLength: 256 },
+        passcodeSecretRef: secretKeyRef('The passcode that goes with username (type 2).', 'passcode'),
+        jwtSecretRef: secretKeyRef('A JWT (type 5), instead of a username.', 'token'),
+        positiveResponseRequested: { type: 'boolean', description: 'Refuse the association unless the remote confirms it verified the identity.', default: false },
+      },
+      'x-kubernetes-validations': [
+        { rule: 'has(self.username) != has(self.jwtSecretRef)', message: 'set exactly one of username and jwtSecretRef', fieldPath: '.username' },
+        { rule: '!has(self.passcodeSecretRef) || has(self.username)', message: 'a passcode goes with a username', fieldPath: '.passcodeSecretRef' },
+      ],
+    },
+  },
+  'x-kubernetes-validations': [
+    { rule: '!has(self.tls) || has(self.host)', message: 'TLS to the upstream is for a remote upstream.host; the PACS in the pod is reached on loopback', fieldPath: '.tls' },
+    { rule: '!has(self.identity) || has(self.host)', message: 'an upstream identity is for a remote upstream.host', fieldPath: '.identity' },
+  ],
+} as const;
+
 /** networking.k8s.io/v1 NetworkPolicyIngressRule, with numbered ports only (see the rules on spec). */
 const networkPolicyIngressRule = {
   type: 'object',
@@ -464,14 +515,7 @@ const spec = {
       default: {},
       properties: { port: port('The only DICOM port clients reach (the sidecar\'s).', sidecarDefaults.listen.port) },
     },
-    upstream: {
-      type: 'object',
-      default: {},
-      properties: {
-        port: port('The PACS\'s DICOM port inside the pod; never opened to the network.', sidecarDefaults.upstream.port),
-        connectTimeoutSeconds: seconds('How long connecting to the PACS may take.', sidecarDefaults.upstream.connectTimeoutSeconds, 300),
-      },
-    },
+    upstream,
     calledAETitles: {
       type: 'array',
       description: 'The AE titles the PACS answers to; other called AE titles are rejected (1,1,7).',
@@ -512,7 +556,18 @@ const spec = {
   },
   'x-kubernetes-validations': [
     {
-      rule: 'self.listen.port != self.upstream.port',
+      rule: '!has(self.upstream.identity) || !self.identity.forwardToUpstream',
+      message: "upstream.identity replaces the caller's identity; identity.forwardToUpstream must be false",
+      fieldPath: '.identity.forwardToUpstream',
+    },
+    {
+      rule: '!has(self.upstream.tls) || !self.upstream.tls.clientCertificate || (has(self.tls.issuerRef) && has(self.tls.dnsNames) && size(self.tls.dnsNames) > 0)',
+      message: 'upstream.tls.clientCertificate needs the pod\'s certificate: tls.issuerRef and tls.dnsNames',
+      fieldPath: '.upstream.tls.clientCertificate',
+      reason: 'FieldValueRequired',
+    },
+    {
+      rule: 'has(self.upstream.host) || self.listen.port != self.upstream.port',
       message: 'listen.port and upstream.port must differ: the sidecar and the PACS share the pod\'s network',
       fieldPath: '.listen.port',
     },
@@ -529,7 +584,7 @@ const spec = {
       reason: 'FieldValueForbidden',
     },
     {
-      rule: `!has(self.networkPolicy.extraIngress) || self.networkPolicy.extraIngress.all(r, !has(r.ports) || r.ports.all(p, !(${rangeCovers('self.upstream.port')})))`,
+      rule: `has(self.upstream.host) || !has(self.networkPolicy.extraIngress) || self.networkPolicy.extraIngress.all(r, !has(r.ports) || r.ports.all(p, !(${rangeCovers('self.upstream.port')})))`,
       message: 'extraIngress must not open upstream.port: the PACS is reached only through the sidecar',
       fieldPath: '.networkPolicy.extraIngress',
       reason: 'FieldValueForbidden',

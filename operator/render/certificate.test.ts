@@ -61,4 +61,26 @@ test('TLS Disabled: no Certificate', () => {
   assert.is(renderCertificate(withTls(undefined)), undefined);
 });
 
+test('edge mode: the pod\'s certificate is its client certificate toward the upstream (client auth), and its server certificate too when it serves TLS', () => {
+  const edge = (mode: 'Disabled' | 'Required') =>
+    asStored(
+      {
+        apiVersion: API_VERSION,
+        kind: KIND,
+        metadata: { name: 'edge', namespace: 'imaging' },
+        spec: {
+          selector: { matchLabels: { app: 'edge' } },
+          calledAETitles: ['PACS'],
+          upstream: { host: 'pacs.remote.example.org', port: 11112, tls: { clientCertificate: true } },
+          tls: { mode, issuerRef: { name: 'hospital-ca', kind: 'ClusterIssuer' }, dnsNames: ['edge-a.hospital.example.org'] },
+        },
+      },
+      server,
+    );
+  const clientOnly = renderCertificate(edge('Disabled'))!;
+  assert.equal([clientOnly.spec.commonName, clientOnly.spec.dnsNames, clientOnly.spec.secretName], ['edge-a.hospital.example.org', ['edge-a.hospital.example.org'], 'edge-dicom-guard-tls']);
+  assert.equal(clientOnly.spec.usages, ['client auth', 'digital signature', 'key encipherment']);
+  assert.equal(renderCertificate(edge('Required'))!.spec.usages, ['server auth', 'client auth', 'digital signature', 'key encipherment']);
+});
+
 test.run();

@@ -1,5 +1,6 @@
-// The cert-manager Certificate of the sidecar's server certificate (tls.mode Required or
-// Optional). cert-manager writes the key pair into the Secret the webhook mounts under
+// The cert-manager Certificate of the pod: the sidecar's server certificate (tls.mode
+// Required or Optional), and in edge mode its client certificate toward the upstream
+// (upstream.tls.clientCertificate): one key pair, one name, one renewal. cert-manager writes the key pair into the Secret the webhook mounts under
 // SIDECAR_TLS_DIR; the sidecar reloads it when it is renewed.
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { DicomAccessPolicy } from '../api/v1alpha1.ts';
@@ -29,10 +30,17 @@ export interface Certificate {
 // RFC 5280: a subject CN has at most 64 characters.
 const MAX_COMMON_NAME = 64;
 
-/** The Certificate, or undefined when tls.mode is Disabled. */
+/** Whether the pod needs a certificate: to serve TLS, or to present to the upstream (edge mode). */
+export function certificateWanted(spec: Pick<DicomAccessPolicy, 'spec'>['spec']): boolean {
+  return spec.tls.mode !== 'Disabled' || spec.upstream.tls?.clientCertificate === true;
+}
+
+/** The Certificate, or undefined when the pod needs none. */
 export function renderCertificate(policy: Pick<DicomAccessPolicy, 'metadata' | 'spec'>, settings: RenderSettings = DEFAULT_RENDER_SETTINGS): Certificate | undefined {
   const { tls } = policy.spec;
-  if (tls.mode === 'Disabled' || !tls.issuerRef) return undefined;
+  if (!certificateWanted(policy.spec) || !tls.issuerRef) return undefined;
+  const serving = tls.mode !== 'Disabled';
+  const client = policy.spec.upstream.tls?.clientCertificate === true;
   const names = objectNames(policy.metadata.name);
   const dnsNames = tls.dnsNames ?? [];
   const rsa = tls.keyAlgorithm === 'RSA';
@@ -52,8 +60,9 @@ export function renderCertificate(policy: Pick<DicomAccessPolicy, 'metadata' | '
       issuerRef: { name: tls.issuerRef.name, kind: tls.issuerRef.kind, group: tls.issuerRef.group },
       // A new key at every renewal: a leaked key stops being useful at the next one.
       privateKey: rsa ? { algorithm: 'RSA', size: 2048, rotationPolicy: 'Always' } : { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
-      // RSA key exchange (TLS 1.2 without ECDHE, which old modalities still use) needs key encipherment.
-      usages: rsa ? ['server auth', 'digital signature', 'key encipherment'] : ['server auth', 'digital signature'],
+      // RSA key exchange (TLS 1.2 without ECDHE, which old modalities still use) needs key
+      // encipherment; client auth when the pod presents it to a remote upstream.
+      usages: [...(serving ? ['server auth'] : []), ...(client ? ['client auth'] : []), 'digital signature', ...(rsa ? ['key encipherment'] : [])],
     },
   };
 }

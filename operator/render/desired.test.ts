@@ -67,6 +67,19 @@ test('the identity Secret holds exactly the referenced material, under the names
   for (const key of Object.keys(identitySecret!.data!)) assert.ok(yaml.includes(`/etc/dicom-guard/identity/${key}`), key);
 });
 
+test('edge mode: the remote\'s CA and the site\'s passcode go into the identity Secret; the pod\'s Certificate is desired with TLS off', () => {
+  const edge = asStored(validPolicies.find((f) => f.name === 'edge')!.policy, server);
+  const desired = desiredObjects({ policy: edge, peerPods: {}, secrets: { 'remote-ca': { 'ca.crt': 'Q0E=' }, 'site-a': { passcode: 'cGFzcw==' } } });
+  assert.equal(desired.identitySecret?.data, { 'upstream-ca.crt': 'Q0E=', 'upstream-passcode': 'cGFzcw==' });
+  assert.ok(desired.kinds.has('Certificate'));
+  const yaml = desired.configMap!.data!['sidecar.yaml']!;
+  for (const key of Object.keys(desired.identitySecret!.data!)) assert.ok(yaml.includes(`/etc/dicom-guard/identity/${key}`), key);
+  assert.equal(
+    referencedSecrets(edge).map((r) => r.field),
+    ['spec.upstream.tls.caSecretRef', 'spec.upstream.identity.passcodeSecretRef'],
+  );
+});
+
 test('the ConfigMap names its config by hash', () => {
   const { configMap, configSha256 } = desiredObjects(input);
   assert.is(configMap?.metadata?.name, 'api-md-example-dicom-guard');

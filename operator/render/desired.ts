@@ -8,7 +8,7 @@
 // client-node's ObjectSerializer, which renames fields (NetworkPolicy `from`).
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { DicomAccessPolicy } from '../api/v1alpha1.ts';
-import { renderCertificate, type Certificate } from './certificate.ts';
+import { certificateWanted, renderCertificate, type Certificate } from './certificate.ts';
 import { RenderError } from './errors.ts';
 import { identityMaterial, referencedSecrets, type ReferencedSecrets } from './material.ts';
 import { objectNames, SIDECAR_CONFIG_KEY } from './mounts.ts';
@@ -53,7 +53,7 @@ export interface DesiredObjects {
 export function desiredKinds(policy: Pick<DicomAccessPolicy, 'spec'>): ReadonlySet<OwnedKind> {
   const kinds = new Set<OwnedKind>(['ConfigMap', 'RoleBinding']);
   if (policy.spec.networkPolicy.enabled) kinds.add('NetworkPolicy');
-  if (policy.spec.tls.mode !== 'Disabled') kinds.add('Certificate');
+  if (certificateWanted(policy.spec)) kinds.add('Certificate');
   if (referencedSecrets(policy).length > 0) kinds.add('Secret');
   return kinds;
 }

@@ -20,7 +20,7 @@ export type ReferencedSecrets = Readonly<Record<string, Readonly<Record<string, 
 
 /** Every Secret key the policy references, in a fixed order. */
 export function referencedSecrets(policy: Pick<DicomAccessPolicy, 'spec'>): SecretReference[] {
-  const { identity, tls } = policy.spec;
+  const { identity, tls, upstream } = policy.spec;
   const refs: SecretReference[] = [];
   const add = (material: IdentityMaterial, field: string, ref: { name: string; key: string } | undefined) => {
     if (ref) refs.push({ material, field, name: ref.name, key: ref.key });
@@ -29,6 +29,9 @@ export function referencedSecrets(policy: Pick<DicomAccessPolicy, 'spec'>): Secr
   add('jwks', 'spec.identity.jwt.jwksSecretRef', identity.jwt?.jwksSecretRef);
   add('ldapCA', 'spec.identity.ldap.caSecretRef', identity.ldap?.caSecretRef);
   add('clientCA', 'spec.tls.clientCASecretRef', tls.clientCASecretRef);
+  add('upstreamCA', 'spec.upstream.tls.caSecretRef', upstream.tls?.caSecretRef);
+  add('upstreamPasscode', 'spec.upstream.identity.passcodeSecretRef', upstream.identity?.passcodeSecretRef);
+  add('upstreamJwt', 'spec.upstream.identity.jwtSecretRef', upstream.identity?.jwtSecretRef);
   return refs;
 }
 

@@ -17,6 +17,10 @@ export const IDENTITY_KEYS = {
   jwks: 'jwks.json',
   clientCA: 'client-ca.crt',
   ldapCA: 'ldap-ca.crt',
+  // Edge mode: the remote's CA, and the identity presented to it.
+  upstreamCA: 'upstream-ca.crt',
+  upstreamPasscode: 'upstream-passcode',
+  upstreamJwt: 'upstream-token.jwt',
 } as const;
 export type IdentityMaterial = keyof typeof IDENTITY_KEYS;
 

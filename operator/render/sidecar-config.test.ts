@@ -122,6 +122,26 @@ for (const [name, peers, peerPods, expected, unresolved] of peerCases) {
   });
 }
 
+test('edge mode: the remote host, TLS with the pod\'s certificate and the CA and identity from the identity Secret', () => {
+  const config = renderSidecarConfig(fixture('edge'), {});
+  assert.equal(config.upstream, {
+    host: 'pacs.remote.example.org',
+    port: 11112,
+    connectTimeoutSeconds: 5,
+    tls: { caFile: `${SIDECAR_IDENTITY_DIR}/upstream-ca.crt`, serverName: 'pacs.remote.example.org', certFile: `${SIDECAR_TLS_DIR}/tls.crt`, keyFile: `${SIDECAR_TLS_DIR}/tls.key`, minVersion: 'TLSv1.3' },
+    identity: { username: 'site-a', passcodeFile: `${SIDECAR_IDENTITY_DIR}/upstream-passcode`, positiveResponseRequested: true },
+  });
+  assert.equal(config.tls?.mode, 'Disabled', 'plain DICOM from the modalities');
+  assert.equal(renderSidecarConfig(fixture('edge-jwt'), {}).upstream, {
+    host: '203.0.113.5',
+    port: 104,
+    connectTimeoutSeconds: 5,
+    tls: { minVersion: 'TLSv1.2' },
+    identity: { jwtFile: `${SIDECAR_IDENTITY_DIR}/upstream-token.jwt`, positiveResponseRequested: false },
+  });
+  assert.equal(renderSidecarConfig(fixture('minimal'), {}).upstream, { host: '127.0.0.1', port: 4242, connectTimeoutSeconds: 5 }, 'otherwise the PACS in the pod');
+});
+
 test('every valid example renders a config the sidecar accepts', () => {
   for (const f of validPolicies) {
     const policy = asStored(f.policy, server);

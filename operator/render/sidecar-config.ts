@@ -61,6 +61,40 @@ export function unresolvedPeers(policy: Policy, peerPods: PeerPods): string[] {
   return (policy.spec.peers ?? []).filter((peer) => renderPeer(peer, peerPods) === undefined).map((peer) => peer.name);
 }
 
+/**
+ * The PACS runs in the same pod and listens on loopback (or everywhere; the NetworkPolicy
+ * keeps its port closed to the network). In edge mode it is upstream.host, reached over
+ * TLS with the pod's certificate and the site's identity, the files mounted by the webhook.
+ */
+function renderUpstream(spec: Policy['spec']): SidecarConfigInput['upstream'] {
+  const { host, port, connectTimeoutSeconds, tls, identity } = spec.upstream;
+  return {
+    host: host ?? '127.0.0.1',
+    port,
+    connectTimeoutSeconds,
+    ...(tls
+      ? {
+          tls: {
+            ...(tls.caSecretRef ? { caFile: identityFile('upstreamCA') } : {}),
+            ...(tls.serverName ? { serverName: tls.serverName } : {}),
+            ...(tls.clientCertificate ? { certFile: tlsFile('cert'), keyFile: tlsFile('key') } : {}),
+            minVersion: tls.minVersion,
+          },
+        }
+      : {}),
+    ...(identity
+      ? {
+          identity: {
+            ...(identity.username ? { username: identity.username } : {}),
+            ...(identity.passcodeSecretRef ? { passcodeFile: identityFile('upstreamPasscode') } : {}),
+            ...(identity.jwtSecretRef ? { jwtFile: identityFile('upstreamJwt') } : {}),
+            positiveResponseRequested: identity.positiveResponseRequested,
+          },
+        }
+      : {}),
+  };
+}
+
 /** The SidecarConfig for a policy, not yet validated (sidecarConfigYaml validates it). */
 export function renderSidecarConfig(policy: Policy, peerPods: PeerPods, settings: RenderSettings = DEFAULT_RENDER_SETTINGS): SidecarConfigInput {
   const { spec } = policy;
@@ -71,9 +105,7 @@ export function renderSidecarConfig(policy: Policy, peerPods: PeerPods, settings
     kind: 'SidecarConfig',
     // Dual stack: the pod may have an IPv4 and an IPv6 address.
     listen: { host: '::', port: spec.listen.port },
-    // The PACS runs in the same pod and listens on loopback (or everywhere; the
-    // NetworkPolicy keeps its port closed to the network).
-    upstream: { host: '127.0.0.1', port: spec.upstream.port, connectTimeoutSeconds: spec.upstream.connectTimeoutSeconds },
+    upstream: renderUpstream(spec),
     calledAETitles: spec.calledAETitles,
     peers: (spec.peers ?? []).flatMap((peer) => renderPeer(peer, peerPods) ?? []),
     identity: {
@@ -132,7 +164,7 @@ export interface RenderedSidecarConfig {
  */
 export function sidecarConfigYaml(policy: Policy, peerPods: PeerPods, settings: RenderSettings = DEFAULT_RENDER_SETTINGS): RenderedSidecarConfig {
   const config = renderSidecarConfig(policy, peerPods, settings);
-  if (policy.spec.upstream.port === settings.adminPort) {
+  if (!policy.spec.upstream.host && policy.spec.upstream.port === settings.adminPort) {
     throw new RenderError(policyName(policy), [
       { reason: 'PortConflict', message: `spec.upstream.port ${settings.adminPort} is the sidecar's admin port; the PACS and the sidecar share the pod's network` },
     ]);

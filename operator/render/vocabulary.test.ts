@@ -20,9 +20,9 @@ test('every SidecarConfig field has its DicomAccessPolicy counterpart', () => {
   const unmatched = [
     ...none<Unmatched<Sidecar, Spec, 'apiVersion' | 'kind' | 'admin'>>(), // admin: RenderSettings.adminPort
     ...none<Unmatched<Sidecar['listen'], Spec['listen'], 'host'>>(), // "::"
-    // host: 127.0.0.1, the same pod. tls and identity: edge mode toward a remote PACS,
-    // SidecarConfig only so far; the DicomAccessPolicy side is still to come (issue 10).
-    ...none<Unmatched<Sidecar['upstream'], Spec['upstream'], 'host' | 'tls' | 'identity'>>(),
+    ...none<Unmatched<Sidecar['upstream'], Spec['upstream']>>(),
+    ...none<Unmatched<NonNullable<Sidecar['upstream']['tls']>, Spec['upstream']['tls'], 'caFile' | 'certFile' | 'keyFile'>>(), // caSecretRef; clientCertificate: the pod's Certificate
+    ...none<Unmatched<NonNullable<Sidecar['upstream']['identity']>, Spec['upstream']['identity'], 'passcodeFile' | 'jwtFile'>>(), // passcodeSecretRef, jwtSecretRef
     ...none<Unmatched<Sidecar['peers'][number], NonNullable<Spec['peers']>[number]>>(),
     ...none<Unmatched<Sidecar['identity'], Spec['identity'], 'htpasswd'>>(), // htpasswdSecretRef
     ...none<Unmatched<NonNullable<Sidecar['identity']['ldap']>, Spec['identity']['ldap'], 'caFile'>>(), // caSecretRef

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { SidecarConfigInput } from '../../sidecar/config/schema.ts';
 import type { AuditRecord } from '../../sidecar/proxy/association.ts';
-import { SERVICE_ACCOUNT_DIR } from '../../sidecar/events/service-account.ts';
 import { freePort } from './ports.ts';
 import { GaveUp, start, waitFor, type Running } from './processes.ts';
 import { CLI, NODE } from './tools.ts';
@@ -50,12 +49,13 @@ export interface SidecarLaunch {
   /** Added to this process's environment (a pod's downward API variables, KUBERNETES_SERVICE_HOST). */
   env?: NodeJS.ProcessEnv;
   /**
-   * A directory with token, ca.crt and namespace, seen by the sidecar at the path the
-   * kubelet mounts a pod's service account token (SERVICE_ACCOUNT_DIR): a bind mount in a
-   * mount namespace of the sidecar's own (unshare, as root), so the sidecar reads exactly
-   * what it reads in a pod and nothing on this machine changes.
+   * Directories seen by the sidecar where the kubelet would mount them in a pod (the
+   * service account token at SERVICE_ACCOUNT_DIR, the rendered config and Secrets under
+   * /etc/dicom-guard): bind mounts in a mount namespace of the sidecar's own (unshare, as
+   * root), so the sidecar reads exactly the paths it reads in a pod. On this machine only
+   * the empty mount points are made.
    */
-  serviceAccountDir?: string;
+  mounts?: readonly { source: string; target: string }[];
 }
 
 export async function startSidecar(partial: PartialConfig, launch: SidecarLaunch = {}): Promise<SidecarProcess> {
@@ -70,10 +70,11 @@ export async function startSidecar(partial: PartialConfig, launch: SidecarLaunch
   };
   await writeConfig(config);
   const base = [...(launch.command ?? [NODE, CLI]), 'sidecar', '--config', configPath];
-  if (launch.serviceAccountDir) await mkdir(SERVICE_ACCOUNT_DIR, { recursive: true }); // the mount point; empty on the host
-  const [command, ...args] = launch.serviceAccountDir
-    ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" "$1" && shift && exec "$@"', launch.serviceAccountDir, SERVICE_ACCOUNT_DIR, ...base]
-    : base;
+  const mounts = launch.mounts ?? [];
+  for (const { target } of mounts) await mkdir(target, { recursive: true });
+  // sh -c SCRIPT source1 target1 ... -- command...: bind each pair, then exec the command.
+  const script = 'while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 111; shift 2; done; shift; exec "$@"';
+  const [command, ...args] = mounts.length ? ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...mounts.flatMap((m) => [m.source, m.target]), '--', ...base] : base;
   const proc = start('sidecar', command!, args, {
     logFile: join(dir, 'sidecar.log'),
     ...(launch.env ? { env: { ...process.env, ...launch.env } } : {}),

@@ -17,6 +17,7 @@ import { freePort } from '../harness/ports.ts';
 import { startSidecar } from '../harness/sidecar.ts';
 import { ROOT } from '../harness/tools.ts';
 import { SIDECAR_CONTAINER, INJECTED_BY_ANNOTATION } from '../../operator/webhook/inject.ts';
+import { SERVICE_ACCOUNT_DIR } from '../../sidecar/events/service-account.ts';
 
 interface Context {
   dir: string;
@@ -134,7 +135,6 @@ test('the operator counts injected pods as protected', async ({ cp }) => {
 });
 
 type EventList = { items: { regarding: { kind: string; name: string; uid?: string }; related?: { kind: string; name: string }; reason: string; type: string; note: string; reportingController: string; reportingInstance: string }[] };
-const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 test('lockouts become Events on the pod: the webhook gives the sidecar its pod and token, the operator binds the pod\'s service account, the sidecar posts', async ({ cp, dir }) => {
   await kubectl(cp, ['create', 'serviceaccount', 'orthanc', '-n', 'imaging']);
@@ -189,7 +189,7 @@ test('lockouts become Events on the pod: the webhook gives the sidecar its pod a
           KUBERNETES_SERVICE_HOST: apiServer.hostname,
           KUBERNETES_SERVICE_PORT: apiServer.port,
         },
-        serviceAccountDir: tokenDir,
+        mounts: [{ source: tokenDir, target: SERVICE_ACCOUNT_DIR }],
       },
     );
   };

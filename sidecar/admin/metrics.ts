@@ -16,6 +16,8 @@ export interface SidecarMetrics {
   sourcesBlocked: Counter;
   /** DIMSE messages refused mid-association (the association is then aborted), by peer, sender, rule and command. */
   messagesRefused: Counter<'peer' | 'from' | 'rule' | 'command'>;
+  /** DICOM audit messages to the syslog audit repository, by result (sent, dropped). */
+  auditMessages: Counter<'result'>;
 }
 
 export interface MetricSources {
@@ -74,6 +76,12 @@ export function createSidecarMetrics(sources: MetricSources): SidecarMetrics {
       name: 'dicomguard_messages_refused_total',
       help: 'DIMSE messages refused in an accepted association (it is then aborted), by peer, sender (client, upstream), rule and command',
       labelNames: ['peer', 'from', 'rule', 'command'],
+      registers: [registry],
+    }),
+    auditMessages: new Counter({
+      name: 'dicomguard_audit_messages_total',
+      help: 'DICOM audit messages (PS3.15 A.5) for the syslog audit repository, by result: sent, or dropped (queue full, or lost with a broken connection)',
+      labelNames: ['result'],
       registers: [registry],
     }),
   };

@@ -29,6 +29,10 @@ export function materialFiles(config: SidecarConfig): MaterialFile[] {
   add('upstream.tls.keyFile', upstreamTls?.keyFile);
   add('upstream.identity.passcodeFile', upstreamIdentity?.passcodeFile);
   add('upstream.identity.jwtFile', upstreamIdentity?.jwtFile);
+  const syslog = config.audit.syslog;
+  add('audit.syslog.caFile', syslog?.caFile);
+  add('audit.syslog.certFile', syslog?.certFile);
+  add('audit.syslog.keyFile', syslog?.keyFile);
   if (config.identity.mode !== 'Disabled') {
     add('identity.htpasswd.file', config.identity.htpasswd?.file);
     add('identity.jwt.jwksFile', config.identity.jwt?.jwksFile);

@@ -186,6 +186,42 @@ const upstreamIdentity = z
     if (value.passcodeFile && !value.username) ctx.addIssue({ code: 'custom', path: ['passcodeFile'], message: 'a passcode goes with a username' });
   });
 
+/**
+ * DICOM audit messages (PS3.15 A.5) to an audit repository by syslog, beside the JSON
+ * audit records (which stay): RFC 5425 over TLS (octet counting), or RFC 5426 over UDP.
+ */
+const syslog = z
+  .strictObject({
+    host: z.string().min(1).max(253),
+    /** Default: 6514 for TLS (RFC 5425), 514 for UDP (RFC 5426). */
+    port: port.optional(),
+    transport: z.enum(['TLS', 'UDP']).default('TLS'),
+    /** The repository's CA; absent: Node's bundled CAs. */
+    caFile: nonEmptyPath.optional(),
+    /** The name the repository's certificate must carry; absent: host. */
+    serverName: z.string().min(1).max(253).optional(),
+    certFile: nonEmptyPath.optional(),
+    keyFile: nonEmptyPath.optional(),
+    /** RFC 5424 APP-NAME. */
+    appName: z.string().regex(/^[\x21-\x7e]{1,48}$/, '1-48 printable ASCII characters, no spaces').default('dicom-guard'),
+    /** AuditEnterpriseSiteID (PS3.15 A.5.2): the site, e.g. the hospital. */
+    enterpriseSiteId: z.string().min(1).max(256).optional(),
+    /** AuditSourceID: this sidecar; absent: the pod or host name. */
+    auditSourceId: z.string().min(1).max(256).optional(),
+    /** Messages held while the repository is unreachable; beyond that the oldest are dropped and counted. */
+    queueSize: z.number().int().min(1).max(1_000_000).default(10_000),
+  })
+  .superRefine((value, ctx) => {
+    if (Boolean(value.certFile) !== Boolean(value.keyFile)) {
+      ctx.addIssue({ code: 'custom', path: [value.certFile ? 'keyFile' : 'certFile'], message: 'a client certificate needs both certFile and keyFile' });
+    }
+    if (value.transport === 'UDP') {
+      for (const field of ['caFile', 'serverName', 'certFile', 'keyFile'] as const) {
+        if (value[field]) ctx.addIssue({ code: 'custom', path: [field], message: 'TLS settings need transport TLS' });
+      }
+    }
+  });
+
 const limits = z.strictObject({
   maxAssociations: z.number().int().min(1).default(1000),
   maxAssociationsPerPeer: z.number().int().min(1).default(100),
@@ -230,6 +266,7 @@ export const sidecarConfigSchema = z
     identity: identity.prefault({}),
     tls: tls.prefault({}),
     limits: limits.prefault({}),
+    audit: z.strictObject({ syslog: syslog.optional() }).prefault({}),
     admin: endpoint('::', 9095).prefault({}),
     log: z
       .strictObject({
@@ -275,3 +312,4 @@ export type IdentityConfig = SidecarConfig['identity'];
 export type TlsConfig = SidecarConfig['tls'];
 export type LimitsConfig = SidecarConfig['limits'];
 export type UpstreamConfig = SidecarConfig['upstream'];
+export type SyslogConfig = NonNullable<SidecarConfig['audit']['syslog']>;

@@ -14,7 +14,7 @@ import type { Address } from '../decision/address.ts';
 import { PduError } from '../wire/errors.ts';
 import { readPdu, pduName } from '../wire/reader.ts';
 import { abort as abortPdu, associateReject, writePdu } from '../wire/writer.ts';
-import { AbortReason, AbortSource, PduType, type AssociateAccept, type AssociateRequest, type PduTypeCode, type UserIdentityRequest } from '../wire/pdu.ts';
+import { AbortReason, AbortSource, PduType, UserIdentityType, type AssociateAccept, type AssociateRequest, type PduTypeCode, type UserIdentityRequest } from '../wire/pdu.ts';
 import type { FrameEvent } from '../wire/framer.ts';
 import { MessageGuard, type MessageRefusal } from '../decision/message-guard.ts';
 import { negotiate } from '../decision/negotiation.ts';
@@ -28,6 +28,8 @@ import type { ActiveAssociations } from './active-associations.ts';
 import type { Generation } from './generation.ts';
 import { establishTransport } from '../tls/handshake.ts';
 import type { LockoutReporter } from '../events/recorder.ts';
+import { describeAssociation } from '../audit/association-alerts.ts';
+import type { AuditTrail } from '../audit/trail.ts';
 
 export interface AssociationEnvironment {
   readonly connectionId: string;
@@ -41,6 +43,8 @@ export interface AssociationEnvironment {
   readonly failedAttempts: FailedAttempts;
   /** Lockouts as Kubernetes Events on the pod (absent outside Kubernetes). */
   readonly lockouts?: LockoutReporter;
+  /** DICOM audit messages to the audit repository (audit.syslog). */
+  readonly atna?: AuditTrail;
   /** Aborted when the sidecar shuts down and the grace period is over. */
   readonly shutdown: AbortSignal;
 }
@@ -82,6 +86,8 @@ export interface AuditRecord {
    * mode the TLS to it and the identity presented.
    */
   upstream?: { localPort: number | undefined; tls?: { version: string; serverCertificateSubject: string }; identityType?: number; user?: string };
+  /** Who sent the invalid PDU that aborted the association (ended: aborted-protocol-error). */
+  fault?: Side;
   /** The DIMSE message that ended an accepted association (ended: message-refused). */
   refusedMessage?: Omit<MessageRefusal, 'why' | 'abortReason'> & { from: Side };
   /** Every byte sent to each side: relayed, and the PDUs the sidecar wrote itself (A-ASSOCIATE-RQ/AC/RJ, A-ABORT). */
@@ -218,6 +224,7 @@ export class Association {
     } else {
       const offered = request.userInformation.userIdentity;
       const identity: IdentityOutcome = generation.verifier && offered ? await this.verifyIdentity(offered) : { status: 'absent' };
+      if (identity.status !== 'absent' && offered) this.auditLogin(identity, offered);
       if (identity.status === 'verified') {
         this.record.user = identity.username;
         this.record.identityType = identity.identityType;
@@ -240,6 +247,14 @@ export class Association {
 
     this.record.peer = decision.peer.name;
     await this.relayAssociation(request, decision, read.rest);
+  }
+
+  /** User Authentication (PS3.15 A.5.3.12) for the audit repository: the verified user, or the one a type 1 or 2 identity claimed. */
+  private auditLogin(identity: Exclude<IdentityOutcome, { status: 'absent' }>, offered: UserIdentityRequest): void {
+    const claimed = offered.identityType === UserIdentityType.Username || offered.identityType === UserIdentityType.UsernameAndPasscode ? new TextDecoder().decode(offered.primaryField) : undefined;
+    const remote = { address: this.record.source.address, ...(this.record.callingAETitle ? { aeTitle: this.record.callingAETitle } : {}) };
+    if (identity.status === 'verified') this.env.atna?.identityChecked('verified', identity.username, remote);
+    else this.env.atna?.identityChecked('failed', claimed, remote, identity.why);
   }
 
   /** Verify the identity sub-item; abandoned when the caller leaves or the sidecar shuts down. */
@@ -416,6 +431,7 @@ export class Association {
       return this.terminate('message-refused', error.abortReason, from);
     }
     this.record.why = `${from} sent an invalid PDU: ${error.message}`;
+    this.record.fault = from;
     this.env.logger.warn({ connectionId: this.env.connectionId, from, err: error.message }, 'invalid PDU during the association; aborting it');
     this.terminate('aborted-protocol-error', error.abortReason, from);
   }
@@ -497,6 +513,7 @@ export class Association {
   private protocolError(error: PduError, what: string): void {
     this.record.decision = 'aborted';
     this.record.why = `invalid ${what}: ${error.message}`;
+    this.record.fault = 'client';
     this.env.metrics.associations.inc({ peer: '', decision: 'aborted', reason: `abort-reason-${error.abortReason}` });
     this.countRefusal();
     this.ending = 'aborted-protocol-error';
@@ -553,6 +570,7 @@ export class Association {
     this.env.logger.warn({ event: 'source-blocked', source, limits: failedAttempts }, `source address ${source} blocked for ${failedAttempts.blockSeconds} s after ${failedAttempts.max} refused connections within ${failedAttempts.windowSeconds} s`);
     const { callingAETitle, why } = this.record;
     this.env.lockouts?.report({ source, ...failedAttempts, lastRefusal: why ?? 'refused', ...(callingAETitle ? { callingAETitle } : {}) });
+    this.env.atna?.sourceBlocked(source, `source address ${source} locked out for ${failedAttempts.blockSeconds} s after ${failedAttempts.max} refused connections within ${failedAttempts.windowSeconds} s (limits.failedAttempts); the last: ${why ?? 'refused'}`);
   }
 
   private close(ending: Ending): void {
@@ -598,21 +616,9 @@ export class Association {
     }
     this.record.ended = this.ending ?? 'client-closed';
     this.record.durationMs = Math.round(Number(process.hrtime.bigint() - this.started) / 1e6);
-    this.env.auditLogger.info({ audit: 'association', ...this.record }, auditMessage(this.record));
+    this.env.auditLogger.info({ audit: 'association', ...this.record }, describeAssociation(this.record));
+    this.env.atna?.associationEnded(this.record);
     this.done();
   }
 }
 
-function auditMessage(record: AuditRecord): string {
-  const who = `${record.callingAETitle ?? '?'} -> ${record.calledAETitle ?? '?'} from ${record.source.address}`;
-  switch (record.decision) {
-    case 'accepted':
-      return `association ${who} (peer ${record.peer}) ${record.ended}`;
-    case 'rejected':
-      return `association ${who} rejected${record.reject ? ` (${record.reject.result},${record.reject.source},${record.reject.reason} ${record.reject.name})` : ''}: ${record.why}`;
-    case 'aborted':
-      return `association ${who} aborted: ${record.why}`;
-    case 'closed':
-      return `connection from ${record.source.address} closed: ${record.why ?? record.ended}`;
-  }
-}

@@ -12,7 +12,8 @@ import { compilePolicy, type Policy } from '../decision/policy.ts';
 import { buildTlsSettings, TlsMaterialError, type TlsSettings } from '../tls/context.ts';
 import { IdentityMaterialError } from '../identity/material.ts';
 import { upstreamIdentityRequest } from '../identity/upstream-identity.ts';
-import { buildUpstreamTls, type UpstreamTlsSettings } from '../tls/upstream.ts';
+import { buildClientTls, buildUpstreamTls, type UpstreamTlsSettings } from '../tls/upstream.ts';
+import { defaultAuditSource, type AuditTrailSettings } from '../audit/trail.ts';
 import type { UserIdentityRequest } from '../wire/pdu.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
 
@@ -22,6 +23,8 @@ export interface Generation {
   readonly verifier: IdentityVerifier | undefined;
   /** Edge mode: TLS to the upstream, and the identity put into every forwarded A-ASSOCIATE-RQ. */
   readonly upstream: { readonly tls?: UpstreamTlsSettings; readonly identity?: UserIdentityRequest };
+  /** audit.syslog: where DICOM audit messages go. */
+  readonly auditSyslog: AuditTrailSettings | undefined;
   /** The config file and every file it names: what to watch. */
   readonly files: readonly string[];
   /** Same fingerprint, same generation: a touched but unchanged file is not a reload. */
@@ -63,6 +66,33 @@ export async function loadGeneration(configPath: string, logger: Logger): Promis
     throw error;
   }
 
+  let auditSyslog: AuditTrailSettings | undefined;
+  const syslog = config.audit.syslog;
+  if (syslog) {
+    const material = { ca: file('audit.syslog.caFile'), cert: file('audit.syslog.certFile'), key: file('audit.syslog.keyFile') };
+    let tlsSettings: UpstreamTlsSettings | undefined;
+    try {
+      if (syslog.transport === 'TLS') tlsSettings = buildClientTls('audit.syslog', { serverName: syslog.serverName, minVersion: 'TLSv1.2' }, syslog.host, material);
+    } catch (error) {
+      if (error instanceof TlsMaterialError) throw new ConfigError(configPath, [error.message]);
+      throw error;
+    }
+    const source = syslog.auditSourceId ?? defaultAuditSource();
+    auditSyslog = {
+      key: createHash('sha256').update(JSON.stringify(syslog)).update(JSON.stringify(material)).digest('hex'),
+      target: {
+        host: syslog.host,
+        port: syslog.port ?? (syslog.transport === 'TLS' ? 6514 : 514),
+        transport: syslog.transport,
+        ...(tlsSettings ? { tls: { context: tlsSettings.context, serverName: tlsSettings.serverName } } : {}),
+        header: { hostname: source, appName: syslog.appName, procId: String(process.pid) },
+        queueSize: syslog.queueSize,
+      },
+      auditSourceId: source,
+      ...(syslog.enterpriseSiteId ? { enterpriseSiteId: syslog.enterpriseSiteId } : {}),
+    };
+  }
+
   let verifier: IdentityVerifier | undefined;
   if (config.identity.mode !== 'Disabled') {
     // Loaded only when identities are verified: jose and ldapts stay out of the heap of
@@ -86,6 +116,7 @@ export async function loadGeneration(configPath: string, logger: Logger): Promis
     tls,
     verifier,
     upstream,
+    auditSyslog,
     files: [configPath, ...materialFiles(config).map((f) => f.path)],
     fingerprint: createHash('sha256').update(text).update(material.fingerprint).digest('hex'),
   };

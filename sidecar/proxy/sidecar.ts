@@ -13,6 +13,7 @@ import { parseSourceAddress } from '../decision/address.ts';
 import { createSidecarMetrics, type SidecarMetrics } from '../admin/metrics.ts';
 import { startAdminServer } from '../admin/server.ts';
 import { startLockoutReporter, type LockoutReporter } from '../events/recorder.ts';
+import { AuditTrail } from '../audit/trail.ts';
 import { createAuditLogger, createLogger } from '../log.ts';
 import { Association } from './association.ts';
 import { loadGeneration, type Generation } from './generation.ts';
@@ -44,6 +45,8 @@ export class Sidecar {
   private readonly failedAttempts: FailedAttempts;
   /** Lockouts as Events on the pod; none outside Kubernetes. */
   private lockouts: LockoutReporter | undefined;
+  /** DICOM audit messages to the audit repository (audit.syslog). */
+  private readonly atna: AuditTrail;
   private readonly associations = new Set<Association>();
   private readonly shutdown = new AbortController();
   private readonly idPrefix = randomBytes(3).toString('hex');
@@ -60,6 +63,7 @@ export class Sidecar {
     this.generation = generation;
     this.failedAttempts = new FailedAttempts(this.config.limits.failedAttempts);
     this.metrics = createSidecarMetrics({ blockedSources: () => this.failedAttempts.blockedCount });
+    this.atna = new AuditTrail(logger.child({ scope: 'audit-repository' }), this.metrics.auditMessages);
     // pauseOnConnect: not one byte is read (not even a TLS handshake) before the source address was checked.
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => this.onConnection(socket));
     this.server.on('error', (error) => this.logger.error({ err: error }, 'DICOM listener error'));
@@ -72,7 +76,9 @@ export class Sidecar {
     const logger = options.logger ?? createLogger('sidecar', generation.policy.config.log.level);
     const sidecar = new Sidecar(options, generation, logger);
     sidecar.lockouts = await startLockoutReporter({ logger, ...(options.env ? { env: options.env } : {}) });
+    sidecar.atna.configure(generation.auditSyslog, generation.policy.config.calledAETitles);
     await sidecar.listen();
+    sidecar.atna.applicationStarted();
     return sidecar;
   }
 
@@ -163,6 +169,7 @@ export class Sidecar {
     this.generation = next;
     this.watchGenerationFiles();
     this.failedAttempts.setLimits(next.policy.config.limits.failedAttempts);
+    this.atna.configure(next.auditSyslog, next.policy.config.calledAETitles);
     this.logger.level = next.policy.config.log.level;
     this.metrics.configReloads.inc({ result: 'success' });
     // Verifications already under way hold the previous verifier; give them time to finish.
@@ -188,6 +195,7 @@ export class Sidecar {
       active: this.active,
       failedAttempts: this.failedAttempts,
       ...(this.lockouts ? { lockouts: this.lockouts } : {}),
+      atna: this.atna,
       shutdown: this.shutdown.signal,
     });
     this.associations.add(association);
@@ -221,6 +229,7 @@ export class Sidecar {
       }
       this.listening = false;
       this.lockouts?.close();
+      await this.atna.close();
       this.generation.verifier?.close();
       this.logger.info('dicom-guard sidecar stopped');
       this.logger.flush();

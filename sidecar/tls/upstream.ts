@@ -36,8 +36,16 @@ const pemCertificate = (field: string, text: string): X509Certificate => {
 
 /** A TlsMaterialError names the field at fault. */
 export function buildUpstreamTls(config: NonNullable<UpstreamConfig['tls']>, host: string, material: UpstreamTlsMaterial): UpstreamTlsSettings {
-  if (material.ca) pemCertificate('upstream.tls.caFile', material.ca);
-  const certificate = material.cert ? pemCertificate('upstream.tls.certFile', material.cert) : undefined;
+  return buildClientTls('upstream.tls', config, host, material);
+}
+
+/**
+ * The client side of a TLS connection the sidecar opens (to the upstream, to the audit
+ * repository); `field` prefixes the config fields in errors.
+ */
+export function buildClientTls(field: string, config: { serverName?: string | undefined; minVersion: 'TLSv1.2' | 'TLSv1.3' }, host: string, material: UpstreamTlsMaterial): UpstreamTlsSettings {
+  if (material.ca) pemCertificate(`${field}.caFile`, material.ca);
+  const certificate = material.cert ? pemCertificate(`${field}.certFile`, material.cert) : undefined;
   let context: SecureContext;
   try {
     context = createSecureContext({
@@ -50,9 +58,9 @@ export function buildUpstreamTls(config: NonNullable<UpstreamConfig['tls']>, hos
     });
   } catch (error) {
     const message = (error as Error).message;
-    if (/key values mismatch|KEY_VALUES_MISMATCH/i.test(message)) throw new TlsMaterialError('upstream.tls.keyFile', 'the private key does not belong to the certificate in upstream.tls.certFile');
-    if (material.key) throw new TlsMaterialError('upstream.tls.keyFile', `not usable (${message})`);
-    throw new TlsMaterialError('upstream.tls.caFile', `not usable as a CA bundle (${message})`);
+    if (/key values mismatch|KEY_VALUES_MISMATCH/i.test(message)) throw new TlsMaterialError(`${field}.keyFile`, `the private key does not belong to the certificate in ${field}.certFile`);
+    if (material.key) throw new TlsMaterialError(`${field}.keyFile`, `not usable (${message})`);
+    throw new TlsMaterialError(`${field}.caFile`, `not usable as a CA bundle (${message})`);
   }
   return {
     context,

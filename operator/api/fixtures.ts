@@ -164,6 +164,20 @@ export const validPolicies: readonly PolicyFixture[] = [
     policy: manifest('edge-jwt', { ...withPeer, upstream: { host: '203.0.113.5', port: 104, tls: {}, identity: { jwtSecretRef: { name: 'site-token' } } } }),
   },
   {
+    name: 'audit-syslog',
+    why: 'DICOM audit messages to an audit repository over TLS, with the pod\'s certificate as client certificate',
+    policy: manifest('audit-syslog', {
+      ...withPeer,
+      tls: tlsRequired,
+      audit: { syslog: { host: 'audit.hospital.example.org', caSecretRef: { name: 'audit-ca' }, clientCertificate: true, enterpriseSiteId: 'Hospital Example' } },
+    }),
+  },
+  {
+    name: 'audit-syslog-udp',
+    why: 'the same over UDP (RFC 5426) to an address',
+    policy: manifest('audit-syslog-udp', { ...withPeer, audit: { syslog: { host: '10.0.0.53', port: 1514, transport: 'UDP', appName: 'pacs-guard' } } }),
+  },
+  {
     name: 'a'.repeat(63),
     why: 'the longest name that fits in a label value',
     policy: manifest('a'.repeat(63), minimal),
@@ -260,6 +274,11 @@ export const invalidPolicies: readonly InvalidPolicyFixture[] = [
   invalid('upstream-passcode-without-username', 'a passcode is for a username', { ...minimal, upstream: { host: 'pacs.remote.example.org', identity: { jwtSecretRef: { name: 't' }, passcodeSecretRef: { name: 'p' } } } }, 'spec.upstream.identity.passcodeSecretRef', /a passcode goes with a username/, 'cel'),
   invalid('upstream-identity-and-forward', 'the caller\'s identity is replaced, not forwarded', { ...minimal, identity: { forwardToUpstream: true }, upstream: { host: 'pacs.remote.example.org', identity: { username: 'a' } } }, 'spec.identity.forwardToUpstream', /identity.forwardToUpstream must be false/, 'cel'),
   invalid('upstream-client-certificate-without-issuer', 'the client certificate is the pod\'s Certificate', { ...minimal, upstream: { host: 'pacs.remote.example.org', tls: { clientCertificate: true } } }, 'spec.upstream.tls.clientCertificate', /needs the pod's certificate: tls.issuerRef and tls.dnsNames/, 'cel'),
+  // audit repository
+  invalid('audit-syslog-without-host', 'a repository has a host', { ...minimal, audit: { syslog: { port: 6514 } } }, 'spec.audit.syslog.host', /Required value/, 'openapi'),
+  invalid('audit-syslog-udp-with-tls', 'TLS settings need TLS', { ...minimal, audit: { syslog: { host: 'audit', transport: 'UDP', caSecretRef: { name: 'ca' } } } }, 'spec.audit.syslog.transport', /caSecretRef, serverName and clientCertificate need transport TLS/, 'cel'),
+  invalid('audit-syslog-app-name-space', 'APP-NAME is printable ASCII without spaces (RFC 5424)', { ...minimal, audit: { syslog: { host: 'audit', appName: 'dicom guard' } } }, 'spec.audit.syslog.appName', /should match|in body should match/, 'openapi'),
+  invalid('audit-syslog-client-certificate-without-issuer', 'the client certificate is the pod\'s Certificate', { ...minimal, audit: { syslog: { host: 'audit', clientCertificate: true } } }, 'spec.audit.syslog.clientCertificate', /needs the pod's certificate: tls.issuerRef and tls.dnsNames/, 'cel'),
   // network policy
   invalid('extra-ingress-without-ports', 'a rule without ports opens every port', extraIngress({ from: [{ podSelector: {} }] }), 'spec.networkPolicy.extraIngress[0].ports', /a rule without ports would open every port/, 'cel'),
   invalid('extra-ingress-opens-pacs', 'the PACS port is never opened', extraIngress({ ports: [{ port: 4242 }] }), 'spec.networkPolicy.extraIngress', /extraIngress must not open upstream.port/, 'cel'),

@@ -98,6 +98,7 @@ test('a minimal policy gets the sidecar defaults', () => {
     identity: { mode: 'Disabled', acceptUsernameOnly: false, forwardToUpstream: false },
     tls: { mode: 'Disabled', keyAlgorithm: 'RSA', clientCertificates: 'None', minVersion: 'TLSv1.2' },
     limits: sidecar.limits,
+    audit: {},
     networkPolicy: { enabled: true },
     log: { level: sidecar.log.level },
   });

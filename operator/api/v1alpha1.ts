@@ -27,9 +27,11 @@ const sidecarDefaults = sidecarConfigSchema.parse({
     ldap: { url: 'ldaps://ldap.invalid', userDN: 'uid={username}' },
     jwt: { issuer: 'issuer', audiences: ['audience'], jwksFile: '/jwks.json' },
   },
+  audit: { syslog: { host: 'audit.invalid' } },
 });
 const { ldap: ldapDefaults, jwt: jwtDefaults } = sidecarDefaults.identity;
-if (!ldapDefaults || !jwtDefaults) throw new Error('sidecar defaults: the ldap and jwt blocks did not parse');
+const syslogDefaults = sidecarDefaults.audit.syslog;
+if (!ldapDefaults || !jwtDefaults || !syslogDefaults) throw new Error('sidecar defaults: the ldap, jwt and syslog blocks did not parse');
 
 // Patterns the API server also uses (k8s.io/apimachinery/pkg/util/validation).
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -392,6 +394,38 @@ const limits = {
 const port = (description: string, defaultValue: number) =>
   ({ type: 'integer', description, minimum: 1, maximum: 65535, default: defaultValue }) as const;
 
+/** DICOM audit messages (PS3.15 A.5) by syslog to an audit repository, beside the JSON audit records. */
+const audit = {
+  type: 'object',
+  default: {},
+  properties: {
+    syslog: {
+      type: 'object',
+      description: 'The audit repository: RFC 5425 (TLS) or RFC 5426 (UDP). AuditSourceID is the pod\'s name.',
+      required: ['host'],
+      properties: {
+        host: {
+          type: 'string',
+          description: 'The repository\'s DNS name or IP address.',
+          maxLength: 253,
+          'x-kubernetes-validations': [{ rule: `isIP(self) || self.matches(r'${DNS_SUBDOMAIN}')`, message: 'a DNS name (lower case) or an IP address' }],
+        },
+        port: { type: 'integer', description: 'Default 6514 (TLS) or 514 (UDP).', minimum: 1, maximum: 65535 },
+        transport: { type: 'string', enum: ['TLS', 'UDP'], default: syslogDefaults.transport },
+        caSecretRef: secretKeyRef('CA certificate(s) the repository\'s certificate must chain to, PEM. Absent: the CAs bundled with Node.js.', 'ca.crt'),
+        serverName: { type: 'string', description: 'The name the repository\'s certificate must carry. Absent: host.', minLength: 1, maxLength: 253 },
+        clientCertificate: { type: 'boolean', description: 'Present the pod\'s certificate (spec.tls.issuerRef and dnsNames, with client auth) to the repository.', default: false },
+        appName: { type: 'string', description: 'RFC 5424 APP-NAME.', maxLength: 48, pattern: '^[\\x21-\\x7e]{1,48}$', default: syslogDefaults.appName },
+        enterpriseSiteId: { type: 'string', description: 'AuditEnterpriseSiteID: the site, e.g. the hospital.', minLength: 1, maxLength: 256 },
+        queueSize: { type: 'integer', description: 'Messages held while the repository is unreachable; beyond that the oldest are dropped and counted.', minimum: 1, maximum: 1000000, default: syslogDefaults.queueSize },
+      },
+      'x-kubernetes-validations': [
+        { rule: "self.transport != 'UDP' || (!has(self.caSecretRef) && !has(self.serverName) && !self.clientCertificate)", message: 'caSecretRef, serverName and clientCertificate need transport TLS', fieldPath: '.transport' },
+      ],
+    },
+  },
+} as const;
+
 /**
  * Where the sidecar sends accepted associations: the PACS in the same pod, or (edge mode)
  * a remote PACS or the dicom-guard in front of it, over TLS and with the site's identity.
@@ -534,6 +568,7 @@ const spec = {
     identity,
     tls,
     limits,
+    audit,
     networkPolicy: {
       type: 'object',
       default: {},
@@ -559,6 +594,12 @@ const spec = {
       rule: '!has(self.upstream.identity) || !self.identity.forwardToUpstream',
       message: "upstream.identity replaces the caller's identity; identity.forwardToUpstream must be false",
       fieldPath: '.identity.forwardToUpstream',
+    },
+    {
+      rule: '!has(self.audit.syslog) || !self.audit.syslog.clientCertificate || (has(self.tls.issuerRef) && has(self.tls.dnsNames) && size(self.tls.dnsNames) > 0)',
+      message: 'audit.syslog.clientCertificate needs the pod\'s certificate: tls.issuerRef and tls.dnsNames',
+      fieldPath: '.audit.syslog.clientCertificate',
+      reason: 'FieldValueRequired',
     },
     {
       rule: '!has(self.upstream.tls) || !self.upstream.tls.clientCertificate || (has(self.tls.issuerRef) && has(self.tls.dnsNames) && size(self.tls.dnsNames) > 0)',

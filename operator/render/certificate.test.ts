@@ -61,6 +61,24 @@ test('TLS Disabled: no Certificate', () => {
   assert.is(renderCertificate(withTls(undefined)), undefined);
 });
 
+test('an audit repository with clientCertificate: the server certificate gets client auth too', () => {
+  const policy = asStored(
+    {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: { name: 'main-pacs', namespace: 'imaging' },
+      spec: {
+        selector: { matchLabels: { app: 'orthanc' } },
+        calledAETitles: ['PACS'],
+        tls: { mode: 'Required', issuerRef: { name: 'ca' }, dnsNames: ['pacs.imaging.svc'] },
+        audit: { syslog: { host: 'audit.hospital.example.org', clientCertificate: true } },
+      },
+    },
+    server,
+  );
+  assert.equal(renderCertificate(policy)!.spec.usages, ['server auth', 'client auth', 'digital signature', 'key encipherment']);
+});
+
 test('edge mode: the pod\'s certificate is its client certificate toward the upstream (client auth), and its server certificate too when it serves TLS', () => {
   const edge = (mode: 'Disabled' | 'Required') =>
     asStored(

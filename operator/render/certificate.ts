@@ -1,6 +1,7 @@
 // The cert-manager Certificate of the pod: the sidecar's server certificate (tls.mode
 // Required or Optional), and in edge mode its client certificate toward the upstream
-// (upstream.tls.clientCertificate): one key pair, one name, one renewal. cert-manager writes the key pair into the Secret the webhook mounts under
+// (upstream.tls.clientCertificate) and toward the audit repository
+// (audit.syslog.clientCertificate): one key pair, one name, one renewal. cert-manager writes the key pair into the Secret the webhook mounts under
 // SIDECAR_TLS_DIR; the sidecar reloads it when it is renewed.
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { DicomAccessPolicy } from '../api/v1alpha1.ts';
@@ -32,7 +33,12 @@ const MAX_COMMON_NAME = 64;
 
 /** Whether the pod needs a certificate: to serve TLS, or to present to the upstream (edge mode). */
 export function certificateWanted(spec: Pick<DicomAccessPolicy, 'spec'>['spec']): boolean {
-  return spec.tls.mode !== 'Disabled' || spec.upstream.tls?.clientCertificate === true;
+  return spec.tls.mode !== 'Disabled' || clientCertificateWanted(spec);
+}
+
+/** The pod's certificate is also its client certificate: toward the upstream (edge mode), or the audit repository. */
+export function clientCertificateWanted(spec: Pick<DicomAccessPolicy, 'spec'>['spec']): boolean {
+  return spec.upstream.tls?.clientCertificate === true || spec.audit.syslog?.clientCertificate === true;
 }
 
 /** The Certificate, or undefined when the pod needs none. */
@@ -40,7 +46,7 @@ export function renderCertificate(policy: Pick<DicomAccessPolicy, 'metadata' | '
   const { tls } = policy.spec;
   if (!certificateWanted(policy.spec) || !tls.issuerRef) return undefined;
   const serving = tls.mode !== 'Disabled';
-  const client = policy.spec.upstream.tls?.clientCertificate === true;
+  const client = clientCertificateWanted(policy.spec);
   const names = objectNames(policy.metadata.name);
   const dnsNames = tls.dnsNames ?? [];
   const rsa = tls.keyAlgorithm === 'RSA';

@@ -20,7 +20,7 @@ export type ReferencedSecrets = Readonly<Record<string, Readonly<Record<string, 
 
 /** Every Secret key the policy references, in a fixed order. */
 export function referencedSecrets(policy: Pick<DicomAccessPolicy, 'spec'>): SecretReference[] {
-  const { identity, tls, upstream } = policy.spec;
+  const { identity, tls, upstream, audit } = policy.spec;
   const refs: SecretReference[] = [];
   const add = (material: IdentityMaterial, field: string, ref: { name: string; key: string } | undefined) => {
     if (ref) refs.push({ material, field, name: ref.name, key: ref.key });
@@ -32,6 +32,7 @@ export function referencedSecrets(policy: Pick<DicomAccessPolicy, 'spec'>): Secr
   add('upstreamCA', 'spec.upstream.tls.caSecretRef', upstream.tls?.caSecretRef);
   add('upstreamPasscode', 'spec.upstream.identity.passcodeSecretRef', upstream.identity?.passcodeSecretRef);
   add('upstreamJwt', 'spec.upstream.identity.jwtSecretRef', upstream.identity?.jwtSecretRef);
+  add('auditCA', 'spec.audit.syslog.caSecretRef', audit.syslog?.caSecretRef);
   return refs;
 }
 

@@ -21,6 +21,8 @@ export const IDENTITY_KEYS = {
   upstreamCA: 'upstream-ca.crt',
   upstreamPasscode: 'upstream-passcode',
   upstreamJwt: 'upstream-token.jwt',
+  // The audit repository's CA.
+  auditCA: 'audit-ca.crt',
 } as const;
 export type IdentityMaterial = keyof typeof IDENTITY_KEYS;
 

@@ -142,6 +142,23 @@ test('edge mode: the remote host, TLS with the pod\'s certificate and the CA and
   assert.equal(renderSidecarConfig(fixture('minimal'), {}).upstream, { host: '127.0.0.1', port: 4242, connectTimeoutSeconds: 5 }, 'otherwise the PACS in the pod');
 });
 
+test('audit.syslog: the CA from the identity Secret, the pod\'s certificate as client certificate, AuditSourceID left to the sidecar (the pod\'s name)', () => {
+  assert.equal(renderSidecarConfig(fixture('audit-syslog'), {}).audit, {
+    syslog: {
+      host: 'audit.hospital.example.org',
+      transport: 'TLS',
+      caFile: `${SIDECAR_IDENTITY_DIR}/audit-ca.crt`,
+      certFile: `${SIDECAR_TLS_DIR}/tls.crt`,
+      keyFile: `${SIDECAR_TLS_DIR}/tls.key`,
+      appName: 'dicom-guard',
+      enterpriseSiteId: 'Hospital Example',
+      queueSize: 10000,
+    },
+  });
+  assert.equal(renderSidecarConfig(fixture('audit-syslog-udp'), {}).audit, { syslog: { host: '10.0.0.53', port: 1514, transport: 'UDP', appName: 'pacs-guard', queueSize: 10000 } });
+  assert.is(renderSidecarConfig(fixture('minimal'), {}).audit, undefined, 'no audit block when there is no repository');
+});
+
 test('every valid example renders a config the sidecar accepts', () => {
   for (const f of validPolicies) {
     const policy = asStored(f.policy, server);

@@ -95,6 +95,23 @@ function renderUpstream(spec: Policy['spec']): SidecarConfigInput['upstream'] {
   };
 }
 
+/** audit.syslog with the CA from the identity Secret and the pod's certificate; AuditSourceID is left to the sidecar (the pod's name). */
+function renderAudit(syslog: NonNullable<Policy['spec']['audit']['syslog']>): SidecarConfigInput['audit'] {
+  return {
+    syslog: {
+      host: syslog.host,
+      ...(syslog.port ? { port: syslog.port } : {}),
+      transport: syslog.transport,
+      ...(syslog.caSecretRef ? { caFile: identityFile('auditCA') } : {}),
+      ...(syslog.serverName ? { serverName: syslog.serverName } : {}),
+      ...(syslog.clientCertificate ? { certFile: tlsFile('cert'), keyFile: tlsFile('key') } : {}),
+      appName: syslog.appName,
+      ...(syslog.enterpriseSiteId ? { enterpriseSiteId: syslog.enterpriseSiteId } : {}),
+      queueSize: syslog.queueSize,
+    },
+  };
+}
+
 /** The SidecarConfig for a policy, not yet validated (sidecarConfigYaml validates it). */
 export function renderSidecarConfig(policy: Policy, peerPods: PeerPods, settings: RenderSettings = DEFAULT_RENDER_SETTINGS): SidecarConfigInput {
   const { spec } = policy;
@@ -147,6 +164,7 @@ export function renderSidecarConfig(policy: Policy, peerPods: PeerPods, settings
       minVersion: tls.minVersion,
     },
     limits: spec.limits,
+    ...(spec.audit.syslog ? { audit: renderAudit(spec.audit.syslog) } : {}),
     admin: { host: '::', port: settings.adminPort },
     log: { level: spec.log.level },
   };

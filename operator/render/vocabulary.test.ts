@@ -29,6 +29,8 @@ test('every SidecarConfig field has its DicomAccessPolicy counterpart', () => {
     ...none<Unmatched<NonNullable<Sidecar['identity']['jwt']>, Spec['identity']['jwt'], 'jwksFile'>>(), // jwksSecretRef
     ...none<Unmatched<Sidecar['tls'], Spec['tls'], 'certFile' | 'keyFile' | 'clientCAFile'>>(), // the Certificate; clientCASecretRef
     ...none<Unmatched<Sidecar['limits'], Spec['limits']>>(),
+    ...none<Unmatched<Sidecar['audit'], Spec['audit']>>(),
+    ...none<Unmatched<NonNullable<Sidecar['audit']['syslog']>, Spec['audit']['syslog'], 'caFile' | 'certFile' | 'keyFile' | 'auditSourceId'>>(), // caSecretRef; clientCertificate; the pod's name
     ...none<Unmatched<Sidecar['limits']['failedAttempts'], Spec['limits']['failedAttempts']>>(),
     ...none<Unmatched<Sidecar['log'], Spec['log']>>(),
   ];

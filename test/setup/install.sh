@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the real programs the tests talk to (testing.md), skipping what is present:
 #   apt:  dcmtk (clients, storescp), orthanc (PACS), nginx + stream module (benchmarks),
-#         slapd + ldap-utils (LDAP identity), openssl (certificates at test time)
+#         slapd + ldap-utils (LDAP identity), openssl (certificates at test time),
+#         rsyslog + rsyslog-openssl (the audit repository), jing (audit message schema)
 #   pip:  pynetdicom in .local/venv (an independent DICOM client)
 #   go:   the Kubernetes control plane and Helm (test/cluster/build-tools.sh), if present
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-apt_packages=(dcmtk orthanc nginx libnginx-mod-stream slapd ldap-utils openssl python3-venv apache2-utils)
+apt_packages=(dcmtk orthanc nginx libnginx-mod-stream slapd ldap-utils openssl python3-venv apache2-utils rsyslog rsyslog-openssl jing)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -3,6 +3,10 @@
 // loop in this process, for a fixed time per path and round, to storescp. With `jwt`, one
 // more sidecar requires a user identity and verifies the JWT each association presents
 // ("sidecar jwt"), measured against the sidecar without identity in the same rounds.
+// With `atna`, two more such sidecars send DICOM audit messages (a Login and a Logout per
+// association) by syslog over TLS: one to a running repository ("sidecar jwt atna"), one
+// to a port where nothing listens ("sidecar jwt atna-down", its queue overflowing): the
+// repository must never slow the associations.
 import { cpuSecondsOf } from './process-usage.ts';
 import { associateAndRelease, associateRequest } from './association-client.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,6 +40,8 @@ export interface AssociationRateOptions {
   sidecarNodeArgs?: readonly string[];
   /** Also measure a sidecar verifying a JWT identity on every association. */
   jwt?: boolean;
+  /** With jwt: the same sidecar sending audit messages to this repository, and to a dead port. */
+  atna?: { host: string; port: number; deadPort: number; caFile: string; serverName: string };
   log: (line: string) => void;
 }
 
@@ -71,6 +77,13 @@ export async function measureAssociationRate(options: AssociationRateOptions): P
       const path = await startSidecarPath({ upstreamPort: sink.port, calledAETitle: CALLED, ready: (port) => associateAndRelease(port, withToken, 5000) }, undefined, jwt.variant);
       paths.push(path);
       requests.set(path.name, withToken);
+      for (const [label, port] of options.atna ? ([['jwt atna', options.atna.port], ['jwt atna-down', options.atna.deadPort]] as const) : []) {
+        const atna = options.atna!;
+        const variant = { label, config: { ...jwt.variant.config, audit: { syslog: { host: atna.host, port, caFile: atna.caFile, serverName: atna.serverName, queueSize: 1000 } } } };
+        const audited = await startSidecarPath({ upstreamPort: sink.port, calledAETitle: CALLED, ready: (p) => associateAndRelease(p, withToken, 5000) }, undefined, variant);
+        paths.push(audited);
+        requests.set(audited.name, withToken);
+      }
     }
     for (const path of paths) {
       const warm = await loop(path.port, requestOf(path), warmupSeconds);

@@ -60,7 +60,7 @@ export interface PathOptions {
 /** What sets a sidecar apart from the plain one: a name and the config it adds (identity, say). */
 export interface SidecarVariant {
   label: string;
-  config: Pick<SidecarConfigInput, 'identity'>;
+  config: Pick<SidecarConfigInput, 'identity' | 'audit'>;
 }
 
 /**

@@ -197,6 +197,11 @@ export function formatReport(results: BenchResults): string {
         ]),
       ),
     );
+    const jwt = rate.paths[SIDECAR_JWT]?.perSecond.median;
+    const audited = (label: string) => rate.paths[`${SIDECAR_JWT} ${label}`]?.perSecond.median;
+    if (jwt && audited('atna') && audited('atna-down')) {
+      out.push(`audit messages (a Login and a Logout per association): ${fixed(audited('atna')! / jwt, 3)} of the JWT sidecar's rate with the repository up, ${fixed(audited('atna-down')! / jwt, 3)} with it down`);
+    }
   }
   const memory = results.idleMemory;
   if (memory) {

@@ -38,6 +38,8 @@ import { smallObject } from './dimse.ts';
 import { checkTargets, formatReport, type BenchResults } from './report.ts';
 import { ensureCompiled } from './compiled.ts';
 import { createPki } from '../test/harness/pki.ts';
+import { startRsyslog } from '../test/harness/rsyslog.ts';
+import { freePort } from '../test/harness/ports.ts';
 
 const BENCHMARKS = ['store', 'small', 'tls', 'rate', 'memory', 'soak'] as const;
 /** storescp's and storescu's default (DCMTK), and the largest they allow. */
@@ -176,7 +178,18 @@ if (settings.only.includes('small')) {
 let associationRate;
 if (settings.only.includes('rate')) {
   console.log('\nassociation rate');
-  associationRate = await measureAssociationRate({ seconds: settings.rateSeconds, warmupSeconds: settings.rateWarmupSeconds, repeats: settings.repeats, sidecarNodeArgs, jwt: true, log });
+  // An audit repository for the audited sidecars: Debian's rsyslog over TLS, as in test/integration/atna.test.ts.
+  const pki = await createPki('bench audit CA');
+  const server = await pki.issue('audit.bench.example.org', { usage: 'server' });
+  const repository = await startRsyslog({ cert: server.cert, key: server.key, ca: pki.ca.cert });
+  try {
+    const atna = { host: '127.0.0.1', port: repository.tlsPort, deadPort: await freePort(), caFile: pki.ca.cert, serverName: 'audit.bench.example.org' };
+    associationRate = await measureAssociationRate({ seconds: settings.rateSeconds, warmupSeconds: settings.rateWarmupSeconds, repeats: settings.repeats, sidecarNodeArgs, jwt: true, atna, log });
+    log(`  the repository received ${(await repository.messages()).length} audit messages`);
+  } finally {
+    await repository.close();
+    await rm(pki.dir, { recursive: true, force: true });
+  }
 }
 
 let idleMemory;

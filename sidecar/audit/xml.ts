@@ -22,8 +22,12 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 
 /** Text or attribute content, escaped; tabs and line breaks as references so that the message stays one line and attribute values keep them. */
 export function escapeXml(value: string): string {
+  // Most values (codes, addresses, AE titles, times) are printable ASCII with nothing to escape.
+  if (PLAIN.test(value)) return value;
   return xmlCharacters(value).replace(/[&<>"'\t\n\r]/g, (c) => ESCAPES[c]!);
 }
+
+const PLAIN = /^[\x20\x21\x23-\x25\x28-\x3b\x3d\x3f-\x7e]*$/;
 
 export function renderXml(element: XmlElement): string {
   const attributes = Object.entries(element.attributes ?? {})

@@ -44,8 +44,11 @@ export function associationAlert(record: AuditRecord): SecurityAlertInput | unde
         case 'local-limit-exceeded':
           return alert(EVENT_TYPE.accessControlDecision, 4);
         case 'temporary-congestion':
-          // Without a peer: the source address is blocked. With one: the PACS could not be reached.
-          return record.peer === undefined ? alert(EVENT_TYPE.nodeAuthentication, 4) : undefined;
+          // Without a peer: the source address is blocked. With one: the PACS could not be
+          // reached, a security event only when the remote upstream failed TLS (edge mode).
+          if (record.peer === undefined) return alert(EVENT_TYPE.nodeAuthentication, 4);
+          if (record.fault === 'upstream' && record.upstream) return { ...alert(EVENT_TYPE.nodeAuthentication, 4), remote: { address: record.upstream.address } };
+          return undefined;
         default: // AE titles, application context, protocol version
           return alert(EVENT_TYPE.nodeAuthentication, 4);
       }

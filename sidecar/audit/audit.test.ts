@@ -50,6 +50,8 @@ test('which associations are Security Alerts, of which type and outcome', () => 
   assert.equal(kind(reject('local-limit-exceeded')), ['110147', 4], 'Access Control Decision');
   assert.equal(kind(reject('temporary-congestion')), ['110126', 4], 'a blocked source (no peer matched)');
   assert.is(kind(reject('temporary-congestion', 'ct')), undefined, 'the PACS unreachable: operational, not a security event');
+  const edgeTls = associationAlert({ ...reject('temporary-congestion', 'ct'), fault: 'upstream', upstream: { address: 'pacs.remote.example.org', localPort: undefined } })!;
+  assert.equal([edgeTls.type.code, edgeTls.remote.address], ['110126', 'pacs.remote.example.org'], 'edge mode: the remote failed TLS; it is the subject');
   assert.equal(kind({ ...base, decision: 'closed', ended: 'address-not-allowed' }), ['110126', 4]);
   assert.equal(kind({ ...base, decision: 'closed', ended: 'tls-failed' }), ['110126', 4]);
   assert.equal(kind({ ...base, decision: 'aborted', ended: 'aborted-protocol-error', fault: 'client' }), ['110126', 8]);

@@ -85,8 +85,8 @@ export interface AuditRecord {
    * which names the same association in a remote dicom-guard's audit record), and in edge
    * mode the TLS to it and the identity presented.
    */
-  upstream?: { localPort: number | undefined; tls?: { version: string; serverCertificateSubject: string }; identityType?: number; user?: string };
-  /** Who sent the invalid PDU that aborted the association (ended: aborted-protocol-error). */
+  upstream?: { address: string; localPort: number | undefined; tls?: { version: string; serverCertificateSubject: string }; identityType?: number; user?: string };
+  /** Who sent the invalid PDU that aborted the association (ended: aborted-protocol-error), or failed TLS toward the upstream (edge mode). */
   fault?: Side;
   /** The DIMSE message that ended an accepted association (ended: message-refused). */
   refusedMessage?: Omit<MessageRefusal, 'why' | 'abortReason'> & { from: Side };
@@ -478,12 +478,16 @@ export class Association {
     const logError = (error: Error) => this.env.logger.debug({ connectionId: this.env.connectionId, err: error.message }, 'upstream socket error');
     socket.on('error', logError);
     if (failure) return this.upstreamFailed(socket, host, port, failure);
-    this.record.upstream = { localPort: socket.localPort };
+    this.record.upstream = { address: host, localPort: socket.localPort };
     const tls = this.env.generation.upstream.tls;
     if (!tls) return socket;
     // Edge mode: nothing is sent before the remote proved its name (tls/upstream.ts).
     const handshake = await upstreamHandshake(socket, tls, timeoutMs);
-    if (!handshake.ok) return this.upstreamFailed(socket, host, port, `upstream ${host}:${port} TLS: ${handshake.why}`);
+    if (!handshake.ok) {
+      // The remote did not prove who it is: a failed node authentication, of the upstream.
+      this.record.fault = 'upstream';
+      return this.upstreamFailed(socket, host, port, `upstream ${host}:${port} TLS: ${handshake.why}`);
+    }
     handshake.socket.on('error', logError);
     this.record.upstream.tls = { version: handshake.version, serverCertificateSubject: handshake.serverCertificateSubject };
     return handshake.socket;

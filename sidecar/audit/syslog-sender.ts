@@ -42,6 +42,7 @@ export class SyslogSender {
   #lastProblem = '';
   readonly #reportTimer: NodeJS.Timeout;
   #closed = false;
+  #udpPending = 0;
 
   constructor(target: SyslogTarget, logger: Logger, counter: Counter<'result'>) {
     this.#target = target;
@@ -73,7 +74,7 @@ export class SyslogSender {
   async close(graceMs = 2000): Promise<void> {
     if (this.#closed) return;
     const deadline = Date.now() + graceMs;
-    while (this.#target.transport === 'TLS' && (this.#queue.length > 0 || this.#writing) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((this.#queue.length > 0 || this.#writing || this.#udpPending > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.#closed = true;
     clearInterval(this.#reportTimer);
     if (this.#retry) clearTimeout(this.#retry);
@@ -90,7 +91,9 @@ export class SyslogSender {
       this.#udp.unref();
     }
     // RFC 5426 3.1: one message per datagram.
+    this.#udpPending++;
     this.#udp.send(message, this.#target.port, this.#target.host, (error) => {
+      this.#udpPending--;
       if (error) this.#dropped(1, error.message);
       else this.#counter.inc({ result: 'sent' });
     });

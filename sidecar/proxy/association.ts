@@ -251,7 +251,8 @@ export class Association {
 
   /** User Authentication (PS3.15 A.5.3.12) for the audit repository: the verified user, or the one a type 1 or 2 identity claimed. */
   private auditLogin(identity: Exclude<IdentityOutcome, { status: 'absent' }>, offered: UserIdentityRequest): void {
-    const claimed = offered.identityType === UserIdentityType.Username || offered.identityType === UserIdentityType.UsernameAndPasscode ? new TextDecoder().decode(offered.primaryField) : undefined;
+    // A claimed name is the caller's bytes: at most 256 characters of it go into the message.
+    const claimed = offered.identityType === UserIdentityType.Username || offered.identityType === UserIdentityType.UsernameAndPasscode ? new TextDecoder().decode(offered.primaryField).slice(0, 256) : undefined;
     const remote = { address: this.record.source.address, ...(this.record.callingAETitle ? { aeTitle: this.record.callingAETitle } : {}) };
     if (identity.status === 'verified') this.env.atna?.identityChecked('verified', identity.username, remote);
     else this.env.atna?.identityChecked('failed', claimed, remote, identity.why);

@@ -168,6 +168,7 @@ test('UDP (RFC 5426): one message per datagram, the same XML', async (context) =
   } finally {
     await sidecar.stop();
   }
+  await waitForMessage(context, (m) => m.record.hostname === 'pacs-udp' && m.eventType === '110121', 'Application Stop, sent before the sidecar exits');
 });
 
 test('the repository down: associations go on, messages queue, the overflow is dropped and counted; back up, the queue is delivered', async (context) => {

@@ -3,30 +3,22 @@
 // (upstream.tls.clientCertificate) and toward the audit repository
 // (audit.syslog.clientCertificate): one key pair, one name, one renewal. cert-manager writes the key pair into the Secret the webhook mounts under
 // SIDECAR_TLS_DIR; the sidecar reloads it when it is renewed.
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { DicomAccessPolicy } from '../api/v1alpha1.ts';
+import type { CERTIFICATE_SCHEMA } from '../api/generated/cert-manager.ts';
+import type { FromSchema } from '../api/structural.ts';
 import { objectNames } from './mounts.ts';
-import { commonLabels, ownedMetadata } from './owned.ts';
+import { commonLabels, ownedMetadata, type ObjectMeta } from './owned.ts';
 import { DEFAULT_RENDER_SETTINGS, type RenderSettings } from './sidecar-config.ts';
 
-/** The fields of cert-manager.io/v1 Certificate the operator sets (cert-manager's API reference). */
-export interface Certificate {
+/** cert-manager.io/v1 Certificate, typed from cert-manager's own CRD schema (api/generated/cert-manager.ts), as one writes it. */
+type CertificateObject = FromSchema<typeof CERTIFICATE_SCHEMA, 'written'>;
+
+export type Certificate = Omit<CertificateObject, 'apiVersion' | 'kind' | 'metadata' | 'spec' | 'status'> & {
   apiVersion: 'cert-manager.io/v1';
   kind: 'Certificate';
-  metadata: V1ObjectMeta;
-  spec: {
-    secretName: string;
-    secretTemplate?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-    commonName?: string;
-    dnsNames?: string[];
-    ipAddresses?: string[];
-    duration?: string;
-    renewBefore?: string;
-    issuerRef: { name: string; kind?: string; group?: string };
-    privateKey?: { algorithm?: 'RSA' | 'ECDSA' | 'Ed25519'; size?: number; rotationPolicy?: 'Never' | 'Always'; encoding?: 'PKCS1' | 'PKCS8' };
-    usages?: string[];
-  };
-}
+  metadata: ObjectMeta;
+  spec: NonNullable<CertificateObject['spec']>;
+};
 
 // RFC 5280: a subject CN has at most 64 characters.
 const MAX_COMMON_NAME = 64;
@@ -68,7 +60,7 @@ export function renderCertificate(policy: Pick<DicomAccessPolicy, 'metadata' | '
       privateKey: rsa ? { algorithm: 'RSA', size: 2048, rotationPolicy: 'Always' } : { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
       // RSA key exchange (TLS 1.2 without ECDHE, which old modalities still use) needs key
       // encipherment; client auth when the pod presents it to a remote upstream.
-      usages: [...(serving ? ['server auth'] : []), ...(client ? ['client auth'] : []), 'digital signature', ...(rsa ? ['key encipherment'] : [])],
+      usages: [...(serving ? (['server auth'] as const) : []), ...(client ? (['client auth'] as const) : []), 'digital signature', ...(rsa ? (['key encipherment'] as const) : [])],
     },
   };
 }

@@ -7,6 +7,7 @@
 // Every object is in the wire format: send it as JSON (the apply patch body), not through
 // client-node's ObjectSerializer, which renames fields (NetworkPolicy `from`).
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { Wire } from '../kube/wire.ts';
 import type { DicomAccessPolicy } from '../api/v1alpha1.ts';
 import { certificateWanted, renderCertificate, type Certificate } from './certificate.ts';
 import { RenderError } from './errors.ts';
@@ -17,6 +18,9 @@ import { ownedMetadata } from './owned.ts';
 import type { PeerPods } from './peers.ts';
 import { DEFAULT_RENDER_SETTINGS, sidecarConfigYaml, type RenderSettings } from './sidecar-config.ts';
 import { renderSidecarRoleBinding, type RoleBinding } from './sidecar-role-binding.ts';
+
+export type ConfigMap = Wire<V1ConfigMap>;
+export type Secret = Wire<V1Secret>;
 
 export const OWNED_KINDS = ['NetworkPolicy', 'Certificate', 'ConfigMap', 'Secret', 'RoleBinding'] as const;
 export type OwnedKind = (typeof OWNED_KINDS)[number];
@@ -40,8 +44,8 @@ export interface DesiredObjects {
   readonly kinds: ReadonlySet<OwnedKind>;
   readonly networkPolicy?: NetworkPolicy;
   readonly certificate?: Certificate;
-  readonly configMap?: V1ConfigMap;
-  readonly identitySecret?: V1Secret;
+  readonly configMap?: ConfigMap;
+  readonly identitySecret?: Secret;
   readonly roleBinding: RoleBinding;
   /** sha256 of the rendered sidecar.yaml, when it rendered. */
   readonly configSha256?: string;
@@ -63,13 +67,13 @@ function sidecarMaterial({ policy, peerPods, secrets, settings = DEFAULT_RENDER_
   const material = identityMaterial(policy, secrets);
   if (!material.data) throw new RenderError(`${policy.metadata.namespace}/${policy.metadata.name}`, material.problems);
   const config = sidecarConfigYaml(policy, peerPods, settings);
-  const configMap: V1ConfigMap = {
+  const configMap: ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: ownedMetadata(policy, names.configMap, { [CONFIG_SHA256_ANNOTATION]: config.sha256 }),
     data: { [SIDECAR_CONFIG_KEY]: config.yaml },
   };
-  const identitySecret: V1Secret | undefined =
+  const identitySecret: Secret | undefined =
     Object.keys(material.data).length > 0 ? { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: ownedMetadata(policy, names.identitySecret), data: material.data } : undefined;
   return { configMap, configSha256: config.sha256, ...(identitySecret ? { identitySecret } : {}) };
 }

@@ -3,34 +3,18 @@
 // the PACS's own above all, stays closed (a NetworkPolicy with policyTypes [Ingress]
 // denies what its rules do not allow).
 //
-// The types below are the wire format (what the API server reads), not client-node's
-// models: client-node's V1NetworkPolicyIngressRule calls `from` "_from", and its
-// ObjectSerializer drops a `from` it does not expect, which would leave a rule open to
-// every source. These objects go to the API server as JSON, as they are.
-import type { V1ObjectMeta } from '@kubernetes/client-node';
-import type { DicomAccessPolicy, LabelSelector, PeerSpec } from '../api/v1alpha1.ts';
+// The types are client-node's models in the wire format (kube/wire.ts): its model calls
+// `from` "_from", and its ObjectSerializer drops a `from` it does not expect, which would
+// leave a rule open to every source. These objects go to the API server as JSON.
+import type { V1NetworkPolicy, V1NetworkPolicyIngressRule, V1NetworkPolicyPeer, V1NetworkPolicySpec } from '@kubernetes/client-node';
+import type { DicomAccessPolicy, PeerSpec } from '../api/v1alpha1.ts';
+import type { Wire, With } from '../kube/wire.ts';
 import { objectNames } from './mounts.ts';
 import { ownedMetadata } from './owned.ts';
 
-/** networking.k8s.io/v1 NetworkPolicyPeer. */
-export interface NetworkPolicyPeer {
-  ipBlock?: { cidr: string; except?: string[] };
-  namespaceSelector?: LabelSelector;
-  podSelector?: LabelSelector;
-}
-
-/** networking.k8s.io/v1 NetworkPolicyIngressRule. */
-export interface NetworkPolicyIngressRule {
-  ports?: { protocol?: 'TCP' | 'UDP' | 'SCTP'; port?: number | string; endPort?: number }[];
-  from?: NetworkPolicyPeer[];
-}
-
-export interface NetworkPolicy {
-  apiVersion: 'networking.k8s.io/v1';
-  kind: 'NetworkPolicy';
-  metadata: V1ObjectMeta;
-  spec: { podSelector: LabelSelector; policyTypes: ('Ingress' | 'Egress')[]; ingress: NetworkPolicyIngressRule[] };
-}
+export type NetworkPolicyPeer = Wire<V1NetworkPolicyPeer>;
+export type NetworkPolicyIngressRule = Wire<V1NetworkPolicyIngressRule>;
+export type NetworkPolicy = With<Wire<V1NetworkPolicy>, 'apiVersion' | 'kind' | 'metadata'> & { spec: With<Wire<V1NetworkPolicySpec>, 'ingress' | 'policyTypes'> };
 
 function networkPeers(peer: PeerSpec): NetworkPolicyPeer[] {
   return [

@@ -2,6 +2,9 @@
 // owner reference (garbage-collected with the policy; blockOwnerDeletion so that a
 // foreground deletion of the policy waits for them).
 import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
+import type { Wire } from '../kube/wire.ts';
+
+export type ObjectMeta = Wire<V1ObjectMeta>;
 import { API_VERSION, KIND, type DicomAccessPolicy } from '../api/v1alpha1.ts';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
@@ -16,7 +19,7 @@ export function ownerReference(policy: Pick<DicomAccessPolicy, 'metadata'>): V1O
   return { apiVersion: API_VERSION, kind: KIND, name: policy.metadata.name, uid: policy.metadata.uid, controller: true, blockOwnerDeletion: true };
 }
 
-export function ownedMetadata(policy: Pick<DicomAccessPolicy, 'metadata'>, name: string, annotations?: Record<string, string>): V1ObjectMeta {
+export function ownedMetadata(policy: Pick<DicomAccessPolicy, 'metadata'>, name: string, annotations?: Record<string, string>): ObjectMeta {
   return {
     name,
     namespace: policy.metadata.namespace,

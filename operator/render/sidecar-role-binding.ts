@@ -8,18 +8,16 @@
 // sidecar (the pods whose config volume is this policy's ConfigMap, protection.ts). The
 // operator may bind that one ClusterRole (`bind` with resourceNames, operator/rbac.ts)
 // and no other, so this binding cannot grant more than Events.
+import type { V1RoleBinding, V1RoleRef } from '@kubernetes/client-node';
 import type { DicomAccessPolicy } from '../api/v1alpha1.ts';
+import type { Wire, With } from '../kube/wire.ts';
 import { objectNames } from './mounts.ts';
 import { ownedMetadata } from './owned.ts';
 
-export interface RoleBinding {
-  apiVersion: 'rbac.authorization.k8s.io/v1';
-  kind: 'RoleBinding';
-  metadata: ReturnType<typeof ownedMetadata>;
-  roleRef: { apiGroup: 'rbac.authorization.k8s.io'; kind: 'ClusterRole'; name: string };
-  // ServiceAccount subjects have the core group, which the API server stores as no apiGroup.
-  subjects: { kind: 'ServiceAccount'; name: string; namespace: string }[];
-}
+export type RoleBinding = With<Wire<V1RoleBinding>, 'apiVersion' | 'kind' | 'metadata' | 'subjects'> & {
+  roleRef: Wire<V1RoleRef>;
+  subjects: Wire<NonNullable<V1RoleBinding['subjects']>[number]>[];
+};
 
 /** A pod as far as this binding cares. */
 export interface SidecarPod {

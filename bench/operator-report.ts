@@ -4,6 +4,7 @@ import type { Target } from './report.ts';
 import { fixed, table } from './report.ts';
 import type { RequestCount, RequestSummary } from './operator-observe.ts';
 import type { CreationTimes, WorldSettings } from './operator-world.ts';
+import type { RenderComparison } from './cdk8s-render.ts';
 
 export interface ConvergenceResult {
   policies: number;
@@ -89,6 +90,8 @@ export interface OperatorBenchResults {
   restart?: RestartPhase;
   leaseSteady?: QuietPhase;
   live?: StartPhase;
+  /** The desired objects rendered plain and with a cdk8s App per reconcile (cdk8s-render.ts). */
+  rendering?: RenderComparison;
   profiles?: Record<string, string>;
   targets: Target[];
 }
@@ -197,6 +200,10 @@ export function formatOperatorReport(r: OperatorBenchResults): string {
   }
   if (r.leaseSteady) out.push('', `Nothing changes: leader election on, ${r.leaseSteady.seconds} s`, quietTable(r.leaseSteady));
   if (r.live) out.push('', 'Live: the operator started on an empty control plane, then the world created', ...startTable(r.live));
+  if (r.rendering) {
+    const { policies, plainMicroseconds, cdk8sMicroseconds, sameObjects } = r.rendering;
+    out.push('', `Desired objects of ${policies} policies, in process: ${fixed(plainMicroseconds)} us per policy as the operator builds them, ${fixed(cdk8sMicroseconds)} us with a cdk8s App per reconcile (${fixed(cdk8sMicroseconds / plainMicroseconds, 2)}x; the same objects: ${sameObjects})`);
+  }
   if (r.profiles) out.push('', `CPU profiles: ${Object.entries(r.profiles).map(([phase, file]) => `${phase} ${file}`).join('; ')}`);
   out.push('', 'Targets (informative, not enforced)');
   out.push(table(['', 'value', 'target', ''], r.targets.map((t) => [t.what, fixed(t.value, Number.isInteger(t.value) ? 0 : 1), t.target, t.met ? 'met' : 'NOT MET'])));

@@ -64,6 +64,7 @@ import {
 } from './operator-observe.ts';
 import { checkOperatorTargets, formatOperatorReport, type ConvergenceResult, type OperatorBenchResults, type ProcessFigures, type QuietPhase, type StartPhase } from './operator-report.ts';
 import { createWorld, DEFAULT_WORLD, planWorld, type World } from './operator-world.ts';
+import { compareRendering } from './cdk8s-render.ts';
 import { summarizeProfile } from './profile-summary.ts';
 
 const PHASES = ['after', 'before'] as const;
@@ -487,6 +488,11 @@ for (const when of starts as StartWhen[]) {
     });
   }
 }
+
+// Issue 13: what building the desired objects with cdk8s at reconcile time would cost.
+log('\nrendering the desired objects of every policy: plain objects (the operator) and a cdk8s App per reconcile');
+results.rendering = compareRendering(world);
+log(`  ${results.rendering.plainMicroseconds.toFixed(0)} us per policy plain, ${results.rendering.cdk8sMicroseconds.toFixed(0)} us with cdk8s; the same objects: ${results.rendering.sameObjects}`);
 
 results.durationSeconds = seconds(started);
 results.machine.loadAverageAtEnd = loadAverage();

@@ -16,6 +16,7 @@
 // The expected peer addresses of each policy are computed here too, so that the bench can
 // check the rendered ConfigMaps, not only the status.
 import type { V1Pod } from '@kubernetes/client-node';
+import type { Wire } from '../operator/kube/wire.ts';
 import { asStored } from '../operator/api/defaults.ts';
 import { API_VERSION, KIND, type DicomAccessPolicySpecInput } from '../operator/api/v1alpha1.ts';
 import { ApiError, type KubeClient, type KubeObject } from '../operator/kube/client.ts';
@@ -138,7 +139,7 @@ export function planWorld(settings: WorldSettings = DEFAULT_WORLD): World {
       const q = g * podsPerPolicy + m;
       const podName = `${name}-${m}`;
       const { volumes } = sidecarVolumes(name);
-      const pod: V1Pod = {
+      const pod: Wire<V1Pod> = {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: {

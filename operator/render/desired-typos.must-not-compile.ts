@@ -2,11 +2,11 @@
 // "typo:" on its line), and the types of the desired objects must refuse every one.
 // Kept out of every build and typecheck (tsconfig "exclude"); typed-objects.test.ts
 // compiles it alone and expects exactly one error on each marked line, no other.
-import type { V1Container } from '@kubernetes/client-node';
 import type { Certificate } from './certificate.ts';
 import type { ConfigMap, Secret } from './desired.ts';
 import type { NetworkPolicy } from './network-policy.ts';
 import type { RoleBinding } from './sidecar-role-binding.ts';
+import type { Container } from '../webhook/inject.ts';
 
 const metadata = { name: 'x', namespace: 'imaging' };
 
@@ -54,4 +54,4 @@ export const roleBinding: RoleBinding = {
   subjects: [{ kind: 'ServiceAccount', name: 'orthanc', namspace: 'imaging' }], // typo: namspace
 };
 
-export const container: V1Container = { name: 'dicom-guard', image: 'x', volumeMount: [] }; // typo: volumeMount
+export const container: Container = { name: 'dicom-guard', image: 'x', volumeMount: [] }; // typo: volumeMount

@@ -2,6 +2,10 @@
 // Defined once: the renderer writes these paths into the SidecarConfig, the webhook
 // mounts the objects there.
 import type { V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { Wire } from '../kube/wire.ts';
+
+export type Volume = Wire<V1Volume>;
+export type VolumeMount = Wire<V1VolumeMount>;
 
 export const SIDECAR_CONFIG_DIR = '/etc/dicom-guard/config';
 export const SIDECAR_IDENTITY_DIR = '/etc/dicom-guard/identity';
@@ -57,7 +61,7 @@ export const VOLUME_NAMES = { config: 'dicom-guard-config', identity: 'dicom-gua
  * policy that later adds identity material or turns TLS on takes effect by a config
  * reload, without restarting the PACS pod.
  */
-export function sidecarVolumes(policyName: string): { volumes: V1Volume[]; volumeMounts: V1VolumeMount[] } {
+export function sidecarVolumes(policyName: string): { volumes: Volume[]; volumeMounts: VolumeMount[] } {
   const names = objectNames(policyName);
   return {
     volumes: [

@@ -1,12 +1,16 @@
 // Whether and how to inject the sidecar into a pod at admission: a report with a reason
 // (as Linkerd's proxy-injector does), and the JSON patch when the answer is yes. Pure:
 // the admission handler, the metrics and the events all read the same report.
-import type { V1Container, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { Wire } from '../kube/wire.ts';
 import { POD_ENV } from '../../sidecar/events/pod.ts';
 import { SERVICE_ACCOUNT_DIR } from '../../sidecar/events/service-account.ts';
 import type { DicomAccessPolicy } from '../api/v1alpha1.ts';
 import { conflicts } from '../render/selection.ts';
-import { SIDECAR_CONFIG_FILE, sidecarVolumes } from '../render/mounts.ts';
+import { SIDECAR_CONFIG_FILE, sidecarVolumes, type Volume, type VolumeMount } from '../render/mounts.ts';
+
+/** The injected container, in the wire format (kube/wire.ts). */
+export type Container = Wire<V1Container>;
 
 /** The container's name; its presence is how an injected pod is recognised. */
 export const SIDECAR_CONTAINER = 'dicom-guard';
@@ -76,8 +80,8 @@ export function serviceAccountTokenVolume(pod: V1Pod): string | undefined {
  * the PACS starts. It learns its pod from the downward API, and gets the pod's token
  * volume when there is one, to post Events (a source address locked out).
  */
-export function sidecarContainer(policy: Policy, settings: InjectionSettings, tokenVolume?: string): V1Container {
-  const volumeMounts: V1VolumeMount[] = [...sidecarVolumes(policy.metadata.name).volumeMounts, ...(tokenVolume ? [{ name: tokenVolume, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true }] : [])];
+export function sidecarContainer(policy: Policy, settings: InjectionSettings, tokenVolume?: string): Container {
+  const volumeMounts: VolumeMount[] = [...sidecarVolumes(policy.metadata.name).volumeMounts, ...(tokenVolume ? [{ name: tokenVolume, mountPath: SERVICE_ACCOUNT_DIR, readOnly: true }] : [])];
   const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } });
   const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({ httpGet: { path, port: settings.adminPort }, periodSeconds, failureThreshold, timeoutSeconds: 2 });
   return {
@@ -129,7 +133,7 @@ export function injectionPatch(pod: V1Pod, policy: Policy, settings: InjectionSe
 
   const { volumes } = sidecarVolumes(policy.metadata.name);
   const taken = new Set((pod.spec?.volumes ?? []).map((v) => v.name));
-  const added: V1Volume[] = volumes.filter((v) => !taken.has(v.name));
+  const added: Volume[] = volumes.filter((v) => !taken.has(v.name));
   if (pod.spec?.volumes) for (const volume of added) patch.push({ op: 'add', path: '/spec/volumes/-', value: volume });
   else patch.push({ op: 'add', path: '/spec/volumes', value: added });
 

@@ -12,7 +12,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import type { V1Pod } from '@kubernetes/client-node';
 import { CRD_FILE } from '../../operator/api/crd.ts';
+import type { Wire } from '../../operator/kube/wire.ts';
 import { FIXTURE_NAMESPACE, invalidPolicies, validPolicies } from '../../operator/api/fixtures.ts';
 import { API_VERSION, KIND, type Condition, type DicomAccessPolicy } from '../../operator/api/v1alpha1.ts';
 import { CONFIG_SHA256_ANNOTATION, desiredObjects } from '../../operator/render/desired.ts';
@@ -70,7 +72,7 @@ async function policyWhen(what: string, check: (p: PolicyObject) => boolean, nam
 const sidecarYaml = async (name = names.configMap) => (await getJson<{ data: Record<string, string> }>(plane(), ['configmap', name, '-n', NS]))?.data[SIDECAR_CONFIG_KEY];
 
 /** A pod as the webhook will leave it: the sidecar volumes and a native sidecar mounting them. */
-function pod(name: string, namespace: string, labels: Record<string, string>, injectedFor?: string): object {
+function pod(name: string, namespace: string, labels: Record<string, string>, injectedFor?: string): Wire<V1Pod> {
   const injected = injectedFor ? sidecarVolumes(injectedFor) : undefined;
   return {
     apiVersion: 'v1',

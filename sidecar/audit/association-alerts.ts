@@ -3,7 +3,12 @@
 // protocol violations by the caller are; the PACS's own answers, an unreachable PACS,
 // idle timeouts, and callers that simply leave are not (they are in the JSON record).
 import type { AuditRecord } from '../proxy/association.ts';
-import { EVENT_TYPE, type SecurityAlertInput } from './atna.ts';
+import { EVENT_TYPE, type RemoteNode, type SecurityAlertInput } from './atna.ts';
+
+/** The caller as audit messages name it: its address, and its calling AE title once it sent one. */
+export function callerOf(record: Pick<AuditRecord, 'source' | 'callingAETitle'>): RemoteNode {
+  return { address: record.source.address, ...(record.callingAETitle ? { aeTitle: record.callingAETitle } : {}) };
+}
 
 /** The audit record in words: the JSON log line's message, and the alert's description. */
 export function describeAssociation(record: AuditRecord): string {
@@ -21,7 +26,7 @@ export function describeAssociation(record: AuditRecord): string {
 }
 
 export function associationAlert(record: AuditRecord): SecurityAlertInput | undefined {
-  const remote = { address: record.source.address, ...(record.callingAETitle ? { aeTitle: record.callingAETitle } : {}) };
+  const remote = callerOf(record);
   // An accepted association's line does not say why it ended; the alert does.
   const description = record.decision === 'accepted' && record.why ? `${describeAssociation(record)}: ${record.why}` : describeAssociation(record);
   const alert = (type: SecurityAlertInput['type'], outcome: SecurityAlertInput['outcome']): SecurityAlertInput => ({ type, outcome, remote, description });

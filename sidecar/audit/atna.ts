@@ -6,6 +6,7 @@
 // Only what the sidecar knows goes in. It never parses data sets, so the messages that
 // need a Patient ID or Study Instance UID (Begin Transferring, Instances Transferred,
 // A.5.3.3 and A.5.3.7) are not sent: the PACS, which stores the instances, sends those.
+import { isIP } from 'node:net';
 import { renderXml, type XmlElement } from './xml.ts';
 
 /** A coded value: (code, scheme, meaning), written as csd-code, codeSystemName, originalText (A.5.1). */
@@ -68,10 +69,8 @@ const coded = (name: string, code: Code): XmlElement => ({ name, attributes: { '
 /** A.5.2.2: "AETITLES=" and the titles separated by ";" (no space, as dcm4che writes it). */
 const aeTitles = (titles: readonly string[]) => (titles.length ? `AETITLES=${titles.map((t) => t.trim()).join(';')}` : undefined);
 
-const isAddress = (host: string) => /^[0-9.]+$/.test(host) || host.includes(':');
-
 function networkAccessPoint(host: string | undefined): Record<string, string | undefined> {
-  return host ? { NetworkAccessPointID: host, NetworkAccessPointTypeCode: isAddress(host) ? '2' : '1' } : {};
+  return host ? { NetworkAccessPointID: host, NetworkAccessPointTypeCode: isIP(host) ? '2' : '1' } : {};
 }
 
 function sidecarParticipant(self: AuditSelf, extra: { role?: Code } = {}): XmlElement {

@@ -8,8 +8,9 @@
 // then breaks may be lost (syslog has no acknowledgements) and are counted as sent. A
 // minute's drops are logged once, at the end of that minute.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { connect as tlsConnect, checkServerIdentity, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
+import { clientConnectOptions, type ClientTlsSettings } from '../tls/client.ts';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { octetCounted, syslogMessage, type SyslogHeader } from './syslog-format.ts';
@@ -18,7 +19,8 @@ export interface SyslogTarget {
   readonly host: string;
   readonly port: number;
   readonly transport: 'TLS' | 'UDP';
-  readonly tls?: { readonly context: SecureContext; readonly serverName: string };
+  /** Absent with TLS: Node's bundled CAs, the host as the name. */
+  readonly tls?: Pick<ClientTlsSettings, 'context' | 'serverName'>;
   readonly header: SyslogHeader;
   readonly queueSize: number;
 }
@@ -39,6 +41,7 @@ export class SyslogSender {
   #backoffMs = BACKOFF_MIN_MS;
   #retry: NodeJS.Timeout | undefined;
   #droppedSinceReport = 0;
+  #lastDropReason = '';
   #lastProblem = '';
   readonly #reportTimer: NodeJS.Timeout;
   #closed = false;
@@ -63,11 +66,6 @@ export class SyslogSender {
     }
     this.#queue.push(octetCounted(message));
     this.#pump();
-  }
-
-  /** Messages waiting for the repository. */
-  get queued(): number {
-    return this.#queue.length;
   }
 
   /** Stop: what is queued gets `graceMs` to be written (the Application Stop message, typically). */
@@ -121,14 +119,7 @@ export class SyslogSender {
     if (this.#connecting || this.#retry || this.#closed) return;
     this.#connecting = true;
     const { host, port, tls } = this.#target;
-    const serverName = tls?.serverName ?? host;
-    const socket = tlsConnect({
-      host,
-      port,
-      ...(tls ? { secureContext: tls.context } : {}),
-      ...(isIP(serverName) ? {} : { servername: serverName }),
-      checkServerIdentity: (_host: string, certificate: PeerCertificate) => checkServerIdentity(serverName, certificate),
-    });
+    const socket = tlsConnect({ host, port, ...(tls ? clientConnectOptions(tls) : {}) });
     socket.setNoDelay(true);
     socket.unref();
     const failed = (why: string) => {
@@ -176,8 +167,6 @@ export class SyslogSender {
     this.#droppedSinceReport += count;
     this.#lastDropReason = why;
   }
-
-  #lastDropReason = '';
 
   #reportDrops(): void {
     if (this.#droppedSinceReport === 0) return;

@@ -6,7 +6,8 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { AuditRecord } from '../proxy/association.ts';
-import { associationAlert } from './association-alerts.ts';
+import { lockoutNote, type SourceLockout } from '../events/lockout-events.ts';
+import { associationAlert, callerOf } from './association-alerts.ts';
 import { applicationActivity, auditRecording, EVENT_TYPE, securityAlert, userAuthentication, type AuditSelf, type RemoteNode } from './atna.ts';
 import { SyslogSender, type SyslogTarget } from './syslog-sender.ts';
 
@@ -31,10 +32,6 @@ export class AuditTrail {
   constructor(logger: Logger, counter: Counter<'result'>) {
     this.#logger = logger;
     this.#counter = counter;
-  }
-
-  get enabled(): boolean {
-    return this.#sender !== undefined;
   }
 
   /** Apply a generation's audit.syslog (undefined: off) and AE titles. */
@@ -72,9 +69,10 @@ export class AuditTrail {
     this.#send(userAuthentication({ kind: 'login', outcome: outcome === 'verified' ? 0 : 4, user, remote, ...(why ? { description: why } : {}) }, this.#self(), new Date()));
   }
 
-  /** limits.failedAttempts locked the address out: a Security Alert, major (the address is made unavailable, A.5.2). */
-  sourceBlocked(address: string, description: string): void {
-    this.#send(securityAlert({ type: EVENT_TYPE.nodeAuthentication, outcome: 12, remote: { address }, description }, this.#self(), new Date()));
+  /** limits.failedAttempts locked the address out: a Security Alert, major (the address is made unavailable, A.5.2). The description is the Event's note, without the AE title. */
+  sourceBlocked(lockout: SourceLockout): void {
+    const { callingAETitle: _, ...withoutCaller } = lockout;
+    this.#send(securityAlert({ type: EVENT_TYPE.nodeAuthentication, outcome: 12, remote: { address: lockout.source }, description: lockoutNote(withoutCaller) }, this.#self(), new Date()));
   }
 
   /** The end of an association: a Security Alert when it was refused, Logout when a user had logged in. */
@@ -83,7 +81,7 @@ export class AuditTrail {
     const alert = associationAlert(record);
     if (alert) this.#send(securityAlert(alert, this.#self(), new Date()));
     if (record.user && record.decision === 'accepted') {
-      this.#send(userAuthentication({ kind: 'logout', outcome: 0, user: record.user, remote: { address: record.source.address, ...(record.callingAETitle ? { aeTitle: record.callingAETitle } : {}) } }, this.#self(), new Date()));
+      this.#send(userAuthentication({ kind: 'logout', outcome: 0, user: record.user, remote: callerOf(record) }, this.#self(), new Date()));
     }
   }
 

@@ -14,7 +14,7 @@ export interface XmlElement {
 // XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF].
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
-export function xmlCharacters(value: string): string {
+function xmlCharacters(value: string): string {
   return value.replace(NOT_XML_CHAR, '\uFFFD');
 }
 

@@ -22,13 +22,13 @@ import type { SidecarMetrics } from '../admin/metrics.ts';
 import { readOnePdu } from './read-pdu.ts';
 import { Relay } from './relay.ts';
 import { acceptForClient, requestForUpstream, type UpstreamIdentity } from './rewrite.ts';
-import { upstreamHandshake } from '../tls/upstream.ts';
+import { upstreamHandshake } from '../tls/client.ts';
 import type { FailedAttempts } from './failed-attempts.ts';
 import type { ActiveAssociations } from './active-associations.ts';
 import type { Generation } from './generation.ts';
 import { establishTransport } from '../tls/handshake.ts';
 import type { LockoutReporter } from '../events/recorder.ts';
-import { describeAssociation } from '../audit/association-alerts.ts';
+import { callerOf, describeAssociation } from '../audit/association-alerts.ts';
 import type { AuditTrail } from '../audit/trail.ts';
 
 export interface AssociationEnvironment {
@@ -253,7 +253,7 @@ export class Association {
   private auditLogin(identity: Exclude<IdentityOutcome, { status: 'absent' }>, offered: UserIdentityRequest): void {
     // A claimed name is the caller's bytes: at most 256 characters of it go into the message.
     const claimed = offered.identityType === UserIdentityType.Username || offered.identityType === UserIdentityType.UsernameAndPasscode ? new TextDecoder().decode(offered.primaryField).slice(0, 256) : undefined;
-    const remote = { address: this.record.source.address, ...(this.record.callingAETitle ? { aeTitle: this.record.callingAETitle } : {}) };
+    const remote = callerOf(this.record);
     if (identity.status === 'verified') this.env.atna?.identityChecked('verified', identity.username, remote);
     else this.env.atna?.identityChecked('failed', claimed, remote, identity.why);
   }
@@ -574,8 +574,9 @@ export class Association {
     this.env.metrics.sourcesBlocked.inc();
     this.env.logger.warn({ event: 'source-blocked', source, limits: failedAttempts }, `source address ${source} blocked for ${failedAttempts.blockSeconds} s after ${failedAttempts.max} refused connections within ${failedAttempts.windowSeconds} s`);
     const { callingAETitle, why } = this.record;
-    this.env.lockouts?.report({ source, ...failedAttempts, lastRefusal: why ?? 'refused', ...(callingAETitle ? { callingAETitle } : {}) });
-    this.env.atna?.sourceBlocked(source, `source address ${source} locked out for ${failedAttempts.blockSeconds} s after ${failedAttempts.max} refused connections within ${failedAttempts.windowSeconds} s (limits.failedAttempts); the last: ${why ?? 'refused'}`);
+    const lockout = { source, ...failedAttempts, lastRefusal: why ?? 'refused', ...(callingAETitle ? { callingAETitle } : {}) };
+    this.env.lockouts?.report(lockout);
+    this.env.atna?.sourceBlocked(lockout);
   }
 
   private close(ending: Ending): void {

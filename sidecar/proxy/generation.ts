@@ -12,7 +12,7 @@ import { compilePolicy, type Policy } from '../decision/policy.ts';
 import { buildTlsSettings, TlsMaterialError, type TlsSettings } from '../tls/context.ts';
 import { IdentityMaterialError } from '../identity/material.ts';
 import { upstreamIdentityRequest } from '../identity/upstream-identity.ts';
-import { buildClientTls, buildUpstreamTls, type UpstreamTlsSettings } from '../tls/upstream.ts';
+import { buildClientTls, type ClientTlsSettings } from '../tls/client.ts';
 import { defaultAuditSource, type AuditTrailSettings } from '../audit/trail.ts';
 import type { UserIdentityRequest } from '../wire/pdu.ts';
 import type { IdentityVerifier } from '../identity/verifier.ts';
@@ -22,7 +22,7 @@ export interface Generation {
   readonly tls: TlsSettings | undefined;
   readonly verifier: IdentityVerifier | undefined;
   /** Edge mode: TLS to the upstream, and the identity put into every forwarded A-ASSOCIATE-RQ. */
-  readonly upstream: { readonly tls?: UpstreamTlsSettings; readonly identity?: UserIdentityRequest };
+  readonly upstream: { readonly tls?: ClientTlsSettings; readonly identity?: UserIdentityRequest };
   /** audit.syslog: where DICOM audit messages go. */
   readonly auditSyslog: AuditTrailSettings | undefined;
   /** The config file and every file it names: what to watch. */
@@ -47,44 +47,38 @@ export async function loadGeneration(configPath: string, logger: Logger): Promis
   const material = await readMaterial(config, configPath);
   const file = (field: string) => material.byField.get(field);
 
-  let tls: TlsSettings | undefined;
-  if (config.tls.mode !== 'Disabled') {
+  // The files' contents turned into TLS contexts and identities: what is wrong in them is a ConfigError naming the field.
+  const fromMaterial = <T>(build: () => T): T => {
     try {
-      tls = buildTlsSettings(config.tls, { cert: file('tls.certFile')!, key: file('tls.keyFile')!, clientCA: file('tls.clientCAFile') });
+      return build();
     } catch (error) {
-      if (error instanceof TlsMaterialError) throw new ConfigError(configPath, [error.message]);
+      if (error instanceof TlsMaterialError || error instanceof IdentityMaterialError) throw new ConfigError(configPath, [error.message]);
       throw error;
     }
-  }
+  };
 
-  const upstream: { tls?: UpstreamTlsSettings; identity?: UserIdentityRequest } = {};
-  try {
-    if (config.upstream.tls) upstream.tls = buildUpstreamTls(config.upstream.tls, config.upstream.host, { ca: file('upstream.tls.caFile'), cert: file('upstream.tls.certFile'), key: file('upstream.tls.keyFile') });
-    if (config.upstream.identity) upstream.identity = upstreamIdentityRequest(config.upstream.identity, { passcode: file('upstream.identity.passcodeFile'), jwt: file('upstream.identity.jwtFile') });
-  } catch (error) {
-    if (error instanceof TlsMaterialError || error instanceof IdentityMaterialError) throw new ConfigError(configPath, [error.message]);
-    throw error;
-  }
+  const tls: TlsSettings | undefined =
+    config.tls.mode === 'Disabled' ? undefined : fromMaterial(() => buildTlsSettings(config.tls, { cert: file('tls.certFile')!, key: file('tls.keyFile')!, clientCA: file('tls.clientCAFile') }));
+
+  const upstream: { tls?: ClientTlsSettings; identity?: UserIdentityRequest } = {};
+  const upstreamTls = config.upstream.tls;
+  const upstreamIdentity = config.upstream.identity;
+  if (upstreamTls) upstream.tls = fromMaterial(() => buildClientTls('upstream.tls', upstreamTls, config.upstream.host, { ca: file('upstream.tls.caFile'), cert: file('upstream.tls.certFile'), key: file('upstream.tls.keyFile') }));
+  if (upstreamIdentity) upstream.identity = fromMaterial(() => upstreamIdentityRequest(upstreamIdentity, { passcode: file('upstream.identity.passcodeFile'), jwt: file('upstream.identity.jwtFile') }));
 
   let auditSyslog: AuditTrailSettings | undefined;
   const syslog = config.audit.syslog;
   if (syslog) {
-    const material = { ca: file('audit.syslog.caFile'), cert: file('audit.syslog.certFile'), key: file('audit.syslog.keyFile') };
-    let tlsSettings: UpstreamTlsSettings | undefined;
-    try {
-      if (syslog.transport === 'TLS') tlsSettings = buildClientTls('audit.syslog', { serverName: syslog.serverName, minVersion: 'TLSv1.2' }, syslog.host, material);
-    } catch (error) {
-      if (error instanceof TlsMaterialError) throw new ConfigError(configPath, [error.message]);
-      throw error;
-    }
+    const syslogMaterial = { ca: file('audit.syslog.caFile'), cert: file('audit.syslog.certFile'), key: file('audit.syslog.keyFile') };
+    const syslogTls = syslog.transport === 'TLS' ? fromMaterial(() => buildClientTls('audit.syslog', { serverName: syslog.serverName, minVersion: 'TLSv1.2' }, syslog.host, syslogMaterial)) : undefined;
     const source = syslog.auditSourceId ?? defaultAuditSource();
     auditSyslog = {
-      key: createHash('sha256').update(JSON.stringify(syslog)).update(JSON.stringify(material)).digest('hex'),
+      key: createHash('sha256').update(JSON.stringify(syslog)).update(JSON.stringify(syslogMaterial)).digest('hex'),
       target: {
         host: syslog.host,
         port: syslog.port ?? (syslog.transport === 'TLS' ? 6514 : 514),
         transport: syslog.transport,
-        ...(tlsSettings ? { tls: { context: tlsSettings.context, serverName: tlsSettings.serverName } } : {}),
+        ...(syslogTls ? { tls: syslogTls } : {}),
         header: { hostname: source, appName: syslog.appName, procId: String(process.pid) },
         queueSize: syslog.queueSize,
       },
@@ -99,16 +93,9 @@ export async function loadGeneration(configPath: string, logger: Logger): Promis
     // a sidecar that does not need them, and every MiB kept there makes each full GC
     // of the relay's buffers dearer (bench/: C-STORE CPU per GiB).
     const { createIdentityVerifier } = await import('../identity/verifier.ts');
-    try {
-      verifier = createIdentityVerifier(
-        config.identity,
-        { htpasswd: file('identity.htpasswd.file'), jwks: file('identity.jwt.jwksFile'), ldapCA: file('identity.ldap.caFile') },
-        logger,
-      );
-    } catch (error) {
-      if (error instanceof IdentityMaterialError) throw new ConfigError(configPath, [error.message]);
-      throw error;
-    }
+    verifier = fromMaterial(() =>
+      createIdentityVerifier(config.identity, { htpasswd: file('identity.htpasswd.file'), jwks: file('identity.jwt.jwksFile'), ldapCA: file('identity.ldap.caFile') }, logger),
+    );
   }
 
   return {

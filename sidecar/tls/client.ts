@@ -1,27 +1,26 @@
-// Edge mode: TLS from the sidecar to a remote upstream (PS3.15 Annex B.4 on the
-// requestor's side). The same BCP 195 profile as the listening side; the remote's
-// certificate must chain to upstream.tls.caFile (else Node's bundled Mozilla CAs) and
-// name upstream.tls.serverName (else upstream.host); a client certificate when the
-// remote asks for one. Built per generation, so a rotated client certificate is used by
-// the associations that start after the reload.
+// TLS from the sidecar to a server: the upstream in edge mode (PS3.15 Annex B.4 on the
+// requestor's side) and the audit repository (RFC 5425). The same BCP 195 profile as the
+// listening side; the server's certificate must chain to the configured CA (else Node's
+// bundled Mozilla CAs) and name the configured server name (else the host); a client
+// certificate when one is configured. Built per generation, so a rotated client
+// certificate is used by the connections opened after the reload.
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { checkServerIdentity, connect as tlsConnect, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, createSecureContext, type ConnectionOptions, type PeerCertificate, type SecureContext, type TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
-import type { UpstreamConfig } from '../config/schema.ts';
 import { BCP195_CIPHERS, TlsMaterialError } from './context.ts';
 
-export interface UpstreamTlsMaterial {
+export interface ClientTlsMaterial {
   ca?: string | undefined;
   cert?: string | undefined;
   key?: string | undefined;
 }
 
-export interface UpstreamTlsSettings {
+export interface ClientTlsSettings {
+  /** The CA, client certificate, minimum version and ciphers. */
   readonly context: SecureContext;
-  /** The name the remote's certificate must carry (a DNS name or an IP address). */
+  /** The name the server's certificate must carry (a DNS name or an IP address). */
   readonly serverName: string;
-  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
   /** For logs: the client certificate's subject and expiry. */
   readonly clientCertificate?: { subject: string; validTo: string; fingerprint256: string };
 }
@@ -34,16 +33,11 @@ const pemCertificate = (field: string, text: string): X509Certificate => {
   }
 };
 
-/** A TlsMaterialError names the field at fault. */
-export function buildUpstreamTls(config: NonNullable<UpstreamConfig['tls']>, host: string, material: UpstreamTlsMaterial): UpstreamTlsSettings {
-  return buildClientTls('upstream.tls', config, host, material);
-}
-
 /**
- * The client side of a TLS connection the sidecar opens (to the upstream, to the audit
- * repository); `field` prefixes the config fields in errors.
+ * The client side of a TLS connection the sidecar opens; `field` ("upstream.tls",
+ * "audit.syslog") prefixes the config fields in errors, a TlsMaterialError naming the one at fault.
  */
-export function buildClientTls(field: string, config: { serverName?: string | undefined; minVersion: 'TLSv1.2' | 'TLSv1.3' }, host: string, material: UpstreamTlsMaterial): UpstreamTlsSettings {
+export function buildClientTls(field: string, config: { serverName?: string | undefined; minVersion: 'TLSv1.2' | 'TLSv1.3' }, host: string, material: ClientTlsMaterial): ClientTlsSettings {
   if (material.ca) pemCertificate(`${field}.caFile`, material.ca);
   const certificate = material.cert ? pemCertificate(`${field}.certFile`, material.cert) : undefined;
   let context: SecureContext;
@@ -65,25 +59,28 @@ export function buildClientTls(field: string, config: { serverName?: string | un
   return {
     context,
     serverName: config.serverName ?? host,
-    minVersion: config.minVersion,
     ...(certificate ? { clientCertificate: { subject: certificate.subject.replace(/\n/g, ', '), validTo: certificate.validTo, fingerprint256: certificate.fingerprint256 } } : {}),
+  };
+}
+
+/** tls.connect options that check the server: the context, SNI, and the name against serverName rather than the address dialled. */
+export function clientConnectOptions(settings: Pick<ClientTlsSettings, 'context' | 'serverName'>): ConnectionOptions {
+  const { context, serverName } = settings;
+  return {
+    secureContext: context,
+    // SNI carries DNS names only (RFC 6066 3); an IP address is checked against the IP SANs.
+    ...(isIP(serverName) ? {} : { servername: serverName }),
+    checkServerIdentity: (_host: string, certificate: PeerCertificate) => checkServerIdentity(serverName, certificate),
+    rejectUnauthorized: true,
   };
 }
 
 export type UpstreamHandshake = { ok: true; socket: TLSSocket; version: string; serverCertificateSubject: string } | { ok: false; why: string };
 
 /** TLS over a connected TCP socket to the upstream; the certificate is checked before anything is sent. */
-export function upstreamHandshake(socket: Socket, settings: UpstreamTlsSettings, timeoutMs: number): Promise<UpstreamHandshake> {
+export function upstreamHandshake(socket: Socket, settings: ClientTlsSettings, timeoutMs: number): Promise<UpstreamHandshake> {
   return new Promise((resolve) => {
-    const tls = tlsConnect({
-      socket,
-      secureContext: settings.context,
-      minVersion: settings.minVersion,
-      // SNI carries DNS names only (RFC 6066 3); an IP address is checked against the IP SANs.
-      ...(isIP(settings.serverName) ? {} : { servername: settings.serverName }),
-      checkServerIdentity: (_host: string, certificate: PeerCertificate) => checkServerIdentity(settings.serverName, certificate),
-      rejectUnauthorized: true,
-    });
+    const tls = tlsConnect({ socket, ...clientConnectOptions(settings) });
     const done = (outcome: UpstreamHandshake) => {
       clearTimeout(timer);
       tls.off('error', onError);

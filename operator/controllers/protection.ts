@@ -15,12 +15,12 @@
 // config), and every such change would leave every running pod "unprotected" until it
 // restarts, although the reloaded sidecar is enforcing the new config.
 import { objectNames } from '../render/mounts.ts';
+import { finished } from '../render/peers.ts';
 import { byAge, conflicts, selects } from '../render/selection.ts';
 import type { CachedPolicy, CachedPod } from './cached.ts';
 
 export type PodProtection = 'protected' | 'no-sidecar' | 'other-config' | 'config-not-current';
 
-const terminal = (pod: Pick<CachedPod, 'phase'>) => pod.phase === 'Succeeded' || pod.phase === 'Failed';
 
 /** Why a matched pod is or is not protected by `policyName`'s sidecar config (a report, not a boolean). */
 export function podProtection(pod: CachedPod, policyName: string, configCurrent: boolean): PodProtection {
@@ -50,7 +50,7 @@ export function countPods(policy: CachedPolicy, policies: readonly CachedPolicy[
   const held: Record<string, string> = {};
   const byProtection: Partial<Record<PodProtection, number>> = {};
   for (const pod of pods) {
-    if (terminal(pod) || !selects(policy, pod, pod.namespace)) continue;
+    if (finished(pod) || !selects(policy, pod, pod.namespace)) continue;
     matchedPods++;
     const { winner } = conflicts(contenders, pod, pod.namespace);
     if (winner && winner.metadata.uid !== policy.metadata.uid) held[pod.name] = winner.metadata.name;

@@ -17,6 +17,9 @@ export interface PodInfo {
   readonly hostNetwork?: boolean;
 }
 
+/** A pod whose containers are done (phase Succeeded or Failed): it runs nothing and holds no address. */
+export const finished = (pod: Pick<PodInfo, 'phase'>): boolean => pod.phase === 'Succeeded' || pod.phase === 'Failed';
+
 export interface NamespaceInfo {
   readonly name: string;
   readonly labels?: Labels;
@@ -38,7 +41,7 @@ function sourceSelects(source: PeerSource, policyNamespace: string, pod: PodInfo
 
 /** Whether a pod's addresses may stand for it: it has some, they are its own, and it still runs. */
 function addressable(pod: PodInfo): boolean {
-  return pod.ips.length > 0 && !pod.hostNetwork && pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
+  return pod.ips.length > 0 && !pod.hostNetwork && !finished(pod);
 }
 
 /**

@@ -13,6 +13,7 @@ import type { DicomAccessPolicy } from '../api/v1alpha1.ts';
 import type { Wire, With } from '../kube/wire.ts';
 import { objectNames } from './mounts.ts';
 import { ownedMetadata } from './owned.ts';
+import { finished } from './peers.ts';
 
 export type RoleBinding = With<Wire<V1RoleBinding>, 'apiVersion' | 'kind' | 'metadata' | 'subjects'> & {
   roleRef: Wire<V1RoleRef>;
@@ -37,7 +38,7 @@ export function sidecarServiceAccounts(policy: Pick<DicomAccessPolicy, 'metadata
   const accounts = new Set<string>();
   for (const pod of pods) {
     if (pod.namespace !== policy.metadata.namespace || pod.sidecarConfigMap !== configMap) continue;
-    if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
+    if (finished(pod)) continue;
     accounts.add(pod.serviceAccount || 'default');
   }
   return [...accounts].sort();

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { SidecarConfigInput } from '../../sidecar/config/schema.ts';
 import type { AuditRecord } from '../../sidecar/proxy/association.ts';
+import { loadGeneration } from '../../sidecar/proxy/generation.ts';
+import { createLogger } from '../../sidecar/log.ts';
 import { freePort } from './ports.ts';
 import { GaveUp, start, waitFor, type Running } from './processes.ts';
 import { CLI, NODE } from './tools.ts';
@@ -39,6 +41,25 @@ export async function completeConfig(config: PartialConfig): Promise<SidecarConf
     listen: config.listen ?? { host: '127.0.0.1', port: await freePort() },
     admin: config.admin ?? { host: '127.0.0.1', port: await freePort() },
   };
+}
+
+/**
+ * Why the sidecar refuses `config` (the ConfigError's message, as `dicom-guard
+ * check-config` and a start print it): loaded from a file in `dir` by the sidecar's own
+ * loader, with the files it names. Throws when the config is accepted.
+ */
+export async function configRefusal(dir: string, config: object): Promise<string> {
+  const path = join(dir, `refused-${process.hrtime.bigint()}.yaml`);
+  await writeFile(path, stringify({ apiVersion: 'dicomguard.io/v1alpha1', kind: 'SidecarConfig', ...config }));
+  try {
+    const generation = await loadGeneration(path, createLogger('test', 'silent'));
+    generation.verifier?.close();
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  } finally {
+    await rm(path, { force: true });
+  }
+  throw new Error(`the sidecar accepts ${JSON.stringify(config)}`);
 }
 
 export interface SidecarLaunch {

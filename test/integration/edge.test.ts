@@ -12,7 +12,7 @@ import { bcrypt } from 'hash-wasm';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import type { SidecarConfigInput } from '../../sidecar/config/schema.ts';
 import { startOrthanc, type Orthanc } from '../harness/orthanc.ts';
-import { startSidecar, type SidecarProcess } from '../harness/sidecar.ts';
+import { configRefusal, startSidecar, type SidecarProcess } from '../harness/sidecar.ts';
 import { dcmtk } from '../harness/dcmtk.ts';
 import { createPki, type CertificateFiles, type Pki } from '../harness/pki.ts';
 import { writeImage, type GeneratedImage } from '../harness/dicom-file.ts';
@@ -198,9 +198,6 @@ test('a JWT from a file (type 5), and a rotated client certificate, used by new 
 });
 
 test('a broken edge config is refused naming the field', async (context) => {
-  const { loadGeneration } = await import('../../sidecar/proxy/generation.ts');
-  const { createLogger } = await import('../../sidecar/log.ts');
-  const { stringify } = await import('yaml');
   const cases: [Record<string, unknown>, RegExp][] = [
     [{ tls: { certFile: context.clientFiles.cert } }, /upstream\.tls\.keyFile: a client certificate needs both certFile and keyFile/],
     [{ tls: { certFile: context.clientFiles.cert, keyFile: context.otherPki.ca.key } }, /upstream\.tls\.keyFile: the private key does not belong to the certificate/],
@@ -209,14 +206,8 @@ test('a broken edge config is refused naming the field', async (context) => {
     [{ identity: { jwtFile: join(context.dir, 'passcode') } }, /upstream\.identity\.jwtFile: not a compact JWT/],
     [{ identity: { username: 'site-a', passcodeFile: join(context.dir, 'missing') } }, /upstream\.identity\.passcodeFile: cannot read/],
   ];
-  for (const [upstream, message] of cases) {
-    const path = join(context.dir, 'broken.yaml');
-    await writeFile(path, stringify({ apiVersion: 'dicomguard.io/v1alpha1', kind: 'SidecarConfig', calledAETitles: ['PACS'], upstream: { host: 'pacs.remote.example.org', port: 11112, ...upstream } }));
-    await loadGeneration(path, createLogger('test', 'silent')).then(
-      () => assert.unreachable(`accepted: ${JSON.stringify(upstream)}`),
-      (error: Error) => assert.match(error.message, message),
-    );
-  }
+  for (const [upstream, message] of cases) assert.match(await configRefusal(context.dir, { calledAETitles: ['PACS'], upstream: { host: 'pacs.remote.example.org', port: 11112, ...upstream } }), message);
+
 });
 
 test.run();
